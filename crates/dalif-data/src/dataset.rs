@@ -1,0 +1,148 @@
+//! The data set interface the training code uses.
+
+use std::path::PathBuf;
+
+/// Errors reading or indexing a data set. Errors about files name the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("sample {index} is out of range: the data set has {len} samples")]
+    OutOfRange { index: usize, len: usize },
+    #[error("invalid data set: {0}")]
+    Invalid(String),
+}
+
+/// One labelled sample: a dense `f32` tensor in row-major order.
+///
+/// Static images are `[C, H, W]` (the network repeats them over T); event data arrive as
+/// `[T, 2, H, W]` frames.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub data: Vec<f32>,
+    pub shape: Vec<usize>,
+    pub label: usize,
+}
+
+/// A finite, indexable set of labelled samples of one shape.
+pub trait Dataset: Send + Sync {
+    /// Number of samples.
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The shape every sample has.
+    fn sample_shape(&self) -> &[usize];
+
+    /// Number of classes; labels are `0..num_classes`.
+    fn num_classes(&self) -> usize;
+
+    /// The sample at `index`.
+    fn get(&self, index: usize) -> Result<Sample, DataError>;
+}
+
+/// Samples held in memory, checked once at construction.
+#[derive(Debug, Clone)]
+pub struct InMemoryDataset {
+    shape: Vec<usize>,
+    num_classes: usize,
+    data: Vec<f32>,
+    labels: Vec<usize>,
+}
+
+impl InMemoryDataset {
+    /// `data` holds `labels.len()` samples of `shape`, one after the other.
+    pub fn new(
+        shape: Vec<usize>,
+        num_classes: usize,
+        data: Vec<f32>,
+        labels: Vec<usize>,
+    ) -> Result<Self, DataError> {
+        let size: usize = shape.iter().product();
+        if size == 0 {
+            return Err(DataError::Invalid(format!(
+                "sample shape {shape:?} holds no value"
+            )));
+        }
+        if data.len() != size * labels.len() {
+            return Err(DataError::Invalid(format!(
+                "{} values do not make {} samples of shape {shape:?}",
+                data.len(),
+                labels.len()
+            )));
+        }
+        if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= num_classes) {
+            return Err(DataError::Invalid(format!(
+                "label {l} of sample {i} is outside the {num_classes} classes"
+            )));
+        }
+        Ok(Self {
+            shape,
+            num_classes,
+            data,
+            labels,
+        })
+    }
+}
+
+impl Dataset for InMemoryDataset {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn sample_shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn get(&self, index: usize) -> Result<Sample, DataError> {
+        let label = *self.labels.get(index).ok_or(DataError::OutOfRange {
+            index,
+            len: self.len(),
+        })?;
+        let size = self.data.len() / self.labels.len();
+        Ok(Sample {
+            data: self.data[index * size..(index + 1) * size].to_vec(),
+            shape: self.shape.clone(),
+            label,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returns_each_sample_with_its_label() {
+        let ds =
+            InMemoryDataset::new(vec![2], 3, vec![0., 1., 2., 3., 4., 5.], vec![2, 0, 1]).unwrap();
+        assert_eq!(ds.len(), 3);
+        assert_eq!(
+            ds.get(1).unwrap(),
+            Sample {
+                data: vec![2., 3.],
+                shape: vec![2],
+                label: 0
+            }
+        );
+        assert!(matches!(
+            ds.get(3),
+            Err(DataError::OutOfRange { index: 3, len: 3 })
+        ));
+    }
+
+    #[test]
+    fn rejects_inconsistent_contents() {
+        let e = InMemoryDataset::new(vec![2], 3, vec![0.; 5], vec![0, 1]).unwrap_err();
+        assert!(e.to_string().contains("5 values"));
+        let e = InMemoryDataset::new(vec![1], 2, vec![0.; 2], vec![0, 2]).unwrap_err();
+        assert!(e.to_string().contains("label 2 of sample 1"));
+        assert!(InMemoryDataset::new(vec![0], 2, vec![], vec![]).is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! dalif-data: data sets for spiking networks, independent of the deep-learning engine.
+//!
+//! Everything here is plain Rust over `f32` buffers, so formats and loaders build and test
+//! fast. The training code sees every data set through [`Dataset`].
+
+mod dataset;
+
+pub use dataset::{DataError, Dataset, InMemoryDataset, Sample};

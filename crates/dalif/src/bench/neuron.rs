@@ -1,0 +1,176 @@
+//! Workload N of `shared/peers/workloads.md`: one DA-LIF layer, forward over all T steps and
+//! backward from an upstream gradient G, with `X = 1 + N(0,1)`, `G = N(0,1)`, per-layer
+//! sigmoid-parametrised decays at `w_a = w_b = 0` (alpha = beta = 0.5), hard reset,
+//! Sigmoid(4) surrogate, v_th = 1.
+
+use super::{Timings, Variant, interleaved};
+use crate::neuron::op::{DaLifBackend, DaLifOp, fallback};
+use crate::neuron::{DaLifConfig, DecayParam, Reset, SpikeFunction, Surrogate};
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::tensor::{Device, Distribution, Tensor};
+use serde::Serialize;
+
+/// The implementations `dalif bench neuron` can time.
+pub const VARIANTS: [&str; 3] = ["layer", "fused-op", "fallback-op"];
+
+/// What each variant does in one timed call.
+pub fn describe(variant: &str) -> &'static str {
+    match variant {
+        "layer" => {
+            "DaLif layer on Flex+autodiff: fresh x.require_grad, forward, L = sum(S*G), backward; grads of x, w_a, w_b (L adds one mul, one sum and their backward)"
+        }
+        "fused-op" => {
+            "fused Flex kernel, operation level: forward then backward from G (= S.backward(G)); dL/dX, dL/dalpha, dL/dbeta"
+        }
+        "fallback-op" => {
+            "tensor-op fallback on Flex, operation level: forward then backward from G"
+        }
+        _ => "unknown",
+    }
+}
+
+/// The shapes of workload N.
+pub fn named_shape(name: &str) -> Option<Vec<usize>> {
+    match name {
+        "conv" => Some(vec![4, 32, 128, 16, 16]),
+        "fc" => Some(vec![8, 64, 4096]),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NeuronReport {
+    pub shape: Vec<usize>,
+    pub threads: usize,
+    pub rounds: usize,
+    pub warmup: usize,
+    pub spike_rate: f64,
+    /// Bytes the fused operation keeps from forward for backward: V (new) and X (the input).
+    pub saved_for_backward_bytes: usize,
+    pub timings: Vec<Timings>,
+}
+
+fn op() -> DaLifOp {
+    DaLifOp {
+        v_th: 1.0,
+        reset: Reset::Hard,
+        detach_reset: false,
+        surrogate: Surrogate::Sigmoid { alpha: 4.0 },
+        spike: SpikeFunction::Heaviside,
+    }
+}
+
+fn primitive<const D: usize>(t: Tensor<D>) -> FlexTensor {
+    t.try_into_primitive::<Flex>()
+        .expect("benchmark tensors live on Flex")
+}
+
+/// Times the `variants` on `shape` (`[T, ...]`). The decays are per layer, so the work is
+/// that of the `[T, n]` view of the shape.
+pub fn run(
+    shape: &[usize],
+    variants: &[&str],
+    warmup: usize,
+    rounds: usize,
+) -> Result<NeuronReport, String> {
+    if shape.len() < 2 || shape.contains(&0) {
+        return Err(format!(
+            "shape {shape:?} is not a non-empty [T, B, ...] shape"
+        ));
+    }
+    if let Some(v) = variants.iter().find(|v| !VARIANTS.contains(v)) {
+        return Err(format!(
+            "unknown variant '{v}' (expected some of: {})",
+            VARIANTS.join(", ")
+        ));
+    }
+    let (steps, n) = (shape[0], shape[1..].iter().product::<usize>());
+    let device = Device::flex();
+    device.seed(1234);
+    let x = Tensor::<2>::random([steps, n], Distribution::Normal(1.0, 1.0), &device);
+    let g = Tensor::<2>::random([steps, n], Distribution::Normal(0.0, 1.0), &device);
+    let (xp, gp) = (primitive(x.clone()), primitive(g.clone()));
+    let half = primitive(Tensor::<1>::full([1], 0.5, &device));
+
+    let spikes =
+        <Flex as DaLifBackend>::dalif_forward(xp.clone(), half.clone(), half.clone(), op()).spikes;
+    let spike_rate = Tensor::<2>::from_primitive::<Flex>(spikes)
+        .mean()
+        .into_scalar::<f64>();
+
+    let ad = device.clone().autodiff();
+    let layer = DaLifConfig::dalif()
+        .with_param(DecayParam::Sigmoid)
+        .init(&ad)
+        .map_err(|e| e.to_string())?;
+    let (x_ad, g_ad) = (x.clone().autodiff(), g.clone().autodiff());
+    let mut list: Vec<Variant> = Vec::new();
+    for &name in variants {
+        let call: Box<dyn FnMut()> = match name {
+            "layer" => {
+                let (layer, x, g) = (&layer, x_ad.clone(), g_ad.clone());
+                Box::new(move || {
+                    let x = x.clone().require_grad();
+                    let loss = (layer.forward(x.clone()) * g.clone()).sum();
+                    let grads = loss.backward();
+                    let gx = x.grad(&grads);
+                    let gw = layer.w_a.as_ref().and_then(|w| w.val().grad(&grads));
+                    assert!(
+                        gx.is_some() && gw.is_some(),
+                        "gradients reach x and the decays"
+                    );
+                })
+            }
+            "fused-op" => {
+                let (x, g, a) = (xp.clone(), gp.clone(), half.clone());
+                Box::new(move || {
+                    let out = <Flex as DaLifBackend>::dalif_forward(
+                        x.clone(),
+                        a.clone(),
+                        a.clone(),
+                        op(),
+                    );
+                    let grads = <Flex as DaLifBackend>::dalif_backward(
+                        x.clone(),
+                        out.potential,
+                        a.clone(),
+                        a.clone(),
+                        g.clone(),
+                        op(),
+                    );
+                    drop((out.spikes, grads));
+                })
+            }
+            _ => {
+                let (x, g, a) = (xp.clone(), gp.clone(), half.clone());
+                Box::new(move || {
+                    let out = fallback::forward::<Flex>(x.clone(), a.clone(), a.clone(), op());
+                    let grads = fallback::backward::<Flex>(
+                        x.clone(),
+                        out.potential,
+                        a.clone(),
+                        a.clone(),
+                        g.clone(),
+                        op(),
+                    );
+                    drop((out.spikes, grads));
+                })
+            }
+        };
+        list.push(Variant {
+            name: name.to_string(),
+            call,
+        });
+    }
+    let timings = interleaved(&mut list, warmup, rounds);
+    Ok(NeuronReport {
+        shape: shape.to_vec(),
+        threads: rayon::current_num_threads(),
+        rounds,
+        warmup,
+        spike_rate,
+        saved_for_backward_bytes: 2 * steps * n * std::mem::size_of::<f32>(),
+        timings,
+    })
+}

@@ -1,0 +1,10 @@
+//! dalif: deep spiking neural networks with the DA-LIF neuron (dual adaptive leaky
+//! integrate-and-fire), on burn.
+//!
+//! Tensors are time-major, `[T, B, ...]`. The neuron over all T steps is one backend operation
+//! with a hand-written backward ([`neuron::op`]).
+
+pub mod bench;
+pub mod neuron;
+
+pub use neuron::{DaLif, DaLifConfig, Surrogate};

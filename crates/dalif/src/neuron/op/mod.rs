@@ -1,0 +1,135 @@
+//! The DA-LIF recurrence over all T steps as one backend operation with a hand-written
+//! backward (a burn backend extension).
+//!
+//! Forward, for every neuron i, with `H[-1] = 0`:
+//!
+//! ```text
+//! V[t] = beta * H[t-1] + alpha * X[t]
+//! S[t] = Heaviside(V[t] - v_th)              (or the surrogate's primitive, SpikeFunction::Smooth)
+//! H[t] = V[t] (1 - S[t])   hard reset        H[t] = V[t] - v_th S[t]   soft reset
+//! ```
+//!
+//! Backward (BPTT), `delta[t] = dL/dV[t]`, `eps[t] = dL/dH[t] = beta delta[t+1]`, `eps[T-1] = 0`:
+//!
+//! ```text
+//! delta[t]  = dL/dS[t] sg(V[t]) + eps[t] dH/dV[t]
+//! dH/dV     = (1 - S) - V sg(V)   hard       = 1 - v_th sg(V)   soft   (sg term dropped if detached)
+//! dL/dX[t]  = alpha delta[t]
+//! dL/dalpha = sum_t sum_i delta[t]_i X[t]_i        dL/dbeta = sum_t sum_i delta[t]_i H[t-1]_i
+//! ```
+//!
+//! `alpha` and `beta` are tensors of one element (per layer) or `C` elements (per channel, for
+//! dimension 2 of `[T, B, C, ...]`), so that autodiff carries their gradients on to the
+//! learnable weights behind them. Only `V` (and the input `X`, which the caller holds anyway)
+//! is kept for the backward pass: `S` and `H[t-1]` are recomputed from `V`.
+//!
+//! Implementations: a fused multi-threaded kernel on the `Flex` CPU backend ([`cpu`]), a
+//! composition of tensor operations for every other backend ([`fallback`]), and the autodiff
+//! wrapper that connects the two passes ([`autodiff`]).
+
+pub mod autodiff;
+pub mod cpu;
+pub mod fallback;
+
+use super::{Reset, SpikeFunction, Surrogate};
+use burn::backend::{Backend, ExtensionType, backend_extension, tensor::FloatTensor};
+use burn::tensor::Tensor;
+
+/// The non-tensor settings of the operation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DaLifOp {
+    pub v_th: f64,
+    pub reset: Reset,
+    pub detach_reset: bool,
+    pub surrogate: Surrogate,
+    pub spike: SpikeFunction,
+}
+
+/// The forward outputs: spikes `S` and the pre-reset membrane potential `V`, both `[T, ...]`.
+#[derive(ExtensionType, Debug, Clone)]
+pub struct DaLifTrace<B: Backend> {
+    pub spikes: FloatTensor<B>,
+    pub potential: FloatTensor<B>,
+}
+
+/// Backends that run the DA-LIF operation. `Flex` has a fused kernel; every other backend
+/// uses the default bodies, built from tensor operations.
+#[backend_extension(
+    Flex,
+    Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    LibTorch: cfg(feature = "tch"),
+    Autodiff
+)]
+pub trait DaLifBackend: Backend {
+    /// Forward over all T steps. `x`: `[T, ...]`; `alpha`, `beta`: `[1]` or `[C]`.
+    fn dalif_forward(
+        x: FloatTensor<Self>,
+        alpha: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        op: DaLifOp,
+    ) -> DaLifTrace<Self> {
+        fallback::forward::<Self>(x, alpha, beta, op)
+    }
+
+    /// Backward over all T steps from `grad_spikes = dL/dS`, given the forward's input `x`
+    /// and potential `v`. Returns `(dL/dX, dL/dalpha, dL/dbeta)`.
+    fn dalif_backward(
+        x: FloatTensor<Self>,
+        potential: FloatTensor<Self>,
+        alpha: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        grad_spikes: FloatTensor<Self>,
+        op: DaLifOp,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        fallback::backward::<Self>(x, potential, alpha, beta, grad_spikes, op)
+    }
+}
+
+impl DaLifBackend for burn::backend::Flex {
+    fn dalif_forward(
+        x: FloatTensor<Self>,
+        alpha: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        op: DaLifOp,
+    ) -> DaLifTrace<Self> {
+        cpu::forward(x, alpha, beta, op)
+    }
+
+    fn dalif_backward(
+        x: FloatTensor<Self>,
+        potential: FloatTensor<Self>,
+        alpha: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        grad_spikes: FloatTensor<Self>,
+        op: DaLifOp,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        cpu::backward(x, potential, alpha, beta, grad_spikes, op)
+    }
+}
+
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+impl DaLifBackend for burn::backend::Cube {}
+
+#[cfg(feature = "tch")]
+impl DaLifBackend for burn::backend::LibTorch {}
+
+/// Runs the operation on any device: returns `(spikes, potential)`, both shaped like `x`.
+/// Gradients flow from the spikes to `x`, `alpha` and `beta`; the potential is a record
+/// without gradient.
+pub fn dalif<const D: usize>(
+    x: Tensor<D>,
+    alpha: Tensor<1>,
+    beta: Tensor<1>,
+    op: DaLifOp,
+) -> (Tensor<D>, Tensor<D>) {
+    let out = <burn::backend::Dispatch as DaLifBackend>::dalif_forward(
+        x.into_dispatch(),
+        alpha.into_dispatch(),
+        beta.into_dispatch(),
+        op,
+    );
+    (
+        Tensor::from_dispatch(out.spikes),
+        Tensor::from_dispatch(out.potential),
+    )
+}

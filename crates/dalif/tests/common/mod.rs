@@ -1,0 +1,100 @@
+//! Helpers shared by the neuron tests: tensors from plain vectors and back, on Flex.
+#![allow(dead_code)]
+
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::tensor::{Device, Tensor, TensorData};
+use dalif::neuron::op::DaLifBackend;
+use dalif::neuron::op::{DaLifOp, DaLifTrace};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub fn prim_f32(data: &[f32], shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data.to_vec(), shape.to_vec()))
+}
+
+pub fn prim_f64(data: &[f64], shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data.to_vec(), shape.to_vec()))
+}
+
+pub fn read_f64(t: &FlexTensor) -> Vec<f64> {
+    t.clone()
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .unwrap()
+}
+
+pub fn tensor_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
+}
+
+pub fn tensor_from<const D: usize>(data: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(data.to_vec(), shape.to_vec()), device)
+}
+
+/// `n` values `mean + std * N(0,1)`, seeded.
+pub fn normal(n: usize, mean: f64, std: f64, seed: u64) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            // Box-Muller: rand 0.9 without rand_distr.
+            let u1: f64 = rng.random::<f64>().max(1e-300);
+            let u2: f64 = rng.random();
+            mean + std * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        })
+        .collect()
+}
+
+pub fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+/// The fused Flex kernel, forward then backward from `g`.
+pub fn fused(
+    x: &FlexTensor,
+    a: &FlexTensor,
+    b: &FlexTensor,
+    g: &FlexTensor,
+    op: DaLifOp,
+) -> (DaLifTrace<Flex>, (FlexTensor, FlexTensor, FlexTensor)) {
+    let out = <Flex as DaLifBackend>::dalif_forward(x.clone(), a.clone(), b.clone(), op);
+    let grads = <Flex as DaLifBackend>::dalif_backward(
+        x.clone(),
+        out.potential.clone(),
+        a.clone(),
+        b.clone(),
+        g.clone(),
+        op,
+    );
+    (out, grads)
+}
+
+/// The tensor-op fallback on Flex, forward then backward from `g`.
+pub fn fallback(
+    x: &FlexTensor,
+    a: &FlexTensor,
+    b: &FlexTensor,
+    g: &FlexTensor,
+    op: DaLifOp,
+) -> (DaLifTrace<Flex>, (FlexTensor, FlexTensor, FlexTensor)) {
+    use dalif::neuron::op::fallback;
+    let out = fallback::forward::<Flex>(x.clone(), a.clone(), b.clone(), op);
+    let grads = fallback::backward::<Flex>(
+        x.clone(),
+        out.potential.clone(),
+        a.clone(),
+        b.clone(),
+        g.clone(),
+        op,
+    );
+    (out, grads)
+}
+
+pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}

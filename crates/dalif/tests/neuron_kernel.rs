@@ -1,0 +1,320 @@
+//! The fused Flex kernel against the tensor-op fallback, finite differences of the backward,
+//! and edge cases of the operation.
+
+mod common;
+
+use burn::backend::Flex;
+use common::*;
+use dalif::neuron::op::{DaLifBackend, DaLifOp};
+use dalif::neuron::{Reset, SpikeFunction, Surrogate};
+
+const SURROGATES: [Surrogate; 5] = [
+    Surrogate::Sigmoid { alpha: 4.0 },
+    Surrogate::Atan { alpha: 2.0 },
+    Surrogate::Triangle { alpha: 1.0 },
+    Surrogate::Rectangle { alpha: 1.0 },
+    Surrogate::DspikeTanh { k: 3.0 },
+];
+
+fn ops(spike: SpikeFunction) -> Vec<DaLifOp> {
+    let mut all = Vec::new();
+    for surrogate in SURROGATES {
+        for reset in [Reset::Hard, Reset::Soft] {
+            for detach_reset in [false, true] {
+                all.push(DaLifOp {
+                    v_th: 1.0,
+                    reset,
+                    detach_reset,
+                    surrogate,
+                    spike,
+                });
+            }
+        }
+    }
+    all
+}
+
+/// Decays per layer (`[1]`) or per channel (`[C]` for dimension 2).
+fn decays(per_channel: Option<usize>, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    match per_channel {
+        None => (vec![0.6], vec![0.7]),
+        Some(c) => {
+            let a = normal(c, 0.6, 0.15, seed);
+            let b = normal(c, 0.7, 0.15, seed + 1);
+            (a, b)
+        }
+    }
+}
+
+#[test]
+fn fused_equals_fallback_for_every_configuration() {
+    // Shapes: conv-like with per-channel decays, fc-like, and one larger than a kernel block.
+    let cases: [(&[usize], Option<usize>); 4] = [
+        (&[5, 3, 4, 6, 7], Some(4)),
+        (&[5, 3, 4, 6, 7], None),
+        (&[7, 9, 33], Some(33)),
+        (&[3, 2, 3, 40, 41], Some(3)),
+    ];
+    for (case, &(shape, channels)) in cases.iter().enumerate() {
+        let n: usize = shape.iter().product();
+        let x = to_f32(&normal(n, 0.9, 1.0, 10 + case as u64));
+        let g = to_f32(&normal(n, 0.0, 1.0, 20 + case as u64));
+        let (a, b) = decays(channels, 30);
+        let ds = [a.len()];
+        let (x, g) = (prim_f32(&x, shape), prim_f32(&g, shape));
+        let (a, b) = (prim_f32(&to_f32(&a), &ds), prim_f32(&to_f32(&b), &ds));
+        for op in ops(SpikeFunction::Heaviside)
+            .into_iter()
+            .chain(ops(SpikeFunction::Smooth))
+        {
+            let (fo, (fgx, fga, fgb)) = fused(&x, &a, &b, &g, op);
+            let (ro, (rgx, rga, rgb)) = fallback(&x, &a, &b, &g, op);
+            let what = format!("shape {shape:?} channels {channels:?} {op:?}");
+            assert_eq!(read_f64(&fo.spikes).len(), n);
+            let spike_diff = max_abs_diff(&read_f64(&fo.spikes), &read_f64(&ro.spikes));
+            assert!(spike_diff <= 1e-6, "{what}: spikes differ by {spike_diff}");
+            let vd = max_abs_diff(&read_f64(&fo.potential), &read_f64(&ro.potential));
+            assert!(vd <= 1e-5, "{what}: V differs by {vd}");
+            let gd = max_abs_diff(&read_f64(&fgx), &read_f64(&rgx));
+            assert!(gd <= 1e-4, "{what}: dL/dX differs by {gd}");
+            for (f, r, name) in [(&fga, &rga, "alpha"), (&fgb, &rgb, "beta")] {
+                let (f, r) = (read_f64(f), read_f64(r));
+                for (fv, rv) in f.iter().zip(&r) {
+                    let rel = (fv - rv).abs() / rv.abs().max(1.0);
+                    assert!(rel <= 1e-4, "{what}: dL/d{name} {fv} vs fallback {rv}");
+                }
+            }
+        }
+    }
+}
+
+/// L = sum(S * G) with smooth spikes, in f64.
+fn loss(x: &[f64], a: &[f64], b: &[f64], g: &[f64], shape: &[usize], op: DaLifOp) -> f64 {
+    let out = <Flex as DaLifBackend>::dalif_forward(
+        prim_f64(x, shape),
+        prim_f64(a, &[a.len()]),
+        prim_f64(b, &[b.len()]),
+        op,
+    );
+    read_f64(&out.spikes)
+        .iter()
+        .zip(g)
+        .map(|(s, g)| s * g)
+        .sum()
+}
+
+#[test]
+fn backward_matches_finite_differences_with_smooth_spikes() {
+    let shape = [6, 2, 3, 2];
+    let n: usize = shape.iter().product();
+    let x = normal(n, 0.9, 0.8, 1);
+    let g = normal(n, 0.0, 1.0, 2);
+    for channels in [None, Some(3)] {
+        let (a, b) = decays(channels, 3);
+        // A detached reset changes the gradient on purpose, so only attached resets have a
+        // finite-difference counterpart.
+        for op in ops(SpikeFunction::Smooth)
+            .into_iter()
+            .filter(|op| !op.detach_reset)
+        {
+            // Kinked surrogates (triangle, rectangle, dspike) are only piecewise smooth: FD
+            // is still exact away from the kinks, which random inputs almost surely avoid.
+            let (fx, fa, fb, fg) = (
+                prim_f64(&x, &shape),
+                prim_f64(&a, &[a.len()]),
+                prim_f64(&b, &[b.len()]),
+                prim_f64(&g, &shape),
+            );
+            let (_, (gx, ga, gb)) = fused(&fx, &fa, &fb, &fg, op);
+            let (gx, ga, gb) = (read_f64(&gx), read_f64(&ga), read_f64(&gb));
+            let h = 1e-6;
+            let what = format!("channels {channels:?} {op:?}");
+            let fd = |xp: &[f64], ap: &[f64], bp: &[f64], xm: &[f64], am: &[f64], bm: &[f64]| {
+                (loss(xp, ap, bp, &g, &shape, op) - loss(xm, am, bm, &g, &shape, op)) / (2.0 * h)
+            };
+            for i in (0..n).step_by(7) {
+                let (mut xp, mut xm) = (x.clone(), x.clone());
+                xp[i] += h;
+                xm[i] -= h;
+                let d = fd(&xp, &a, &b, &xm, &a, &b);
+                assert!(
+                    (d - gx[i]).abs() <= 1e-6 + 1e-5 * d.abs(),
+                    "{what}: dL/dX[{i}] {} vs fd {d}",
+                    gx[i]
+                );
+            }
+            for c in 0..a.len() {
+                let (mut ap, mut am) = (a.clone(), a.clone());
+                ap[c] += h;
+                am[c] -= h;
+                let d = fd(&x, &ap, &b, &x, &am, &b);
+                assert!(
+                    (d - ga[c]).abs() <= 1e-6 + 1e-5 * d.abs(),
+                    "{what}: dL/dalpha[{c}] {} vs fd {d}",
+                    ga[c]
+                );
+                let (mut bp, mut bm) = (b.clone(), b.clone());
+                bp[c] += h;
+                bm[c] -= h;
+                let d = fd(&x, &a, &bp, &x, &a, &bm);
+                assert!(
+                    (d - gb[c]).abs() <= 1e-6 + 1e-5 * d.abs(),
+                    "{what}: dL/dbeta[{c}] {} vs fd {d}",
+                    gb[c]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_kernel_in_f32_is_close_to_f64() {
+    let shape = [8, 4, 300];
+    let n: usize = shape.iter().product();
+    let (x, g) = (normal(n, 1.0, 1.0, 5), normal(n, 0.0, 1.0, 6));
+    let op = ops(SpikeFunction::Smooth)[0];
+    let (o64, (gx64, _, _)) = fused(
+        &prim_f64(&x, &shape),
+        &prim_f64(&[0.5], &[1]),
+        &prim_f64(&[0.5], &[1]),
+        &prim_f64(&g, &shape),
+        op,
+    );
+    let (o32, (gx32, _, _)) = fused(
+        &prim_f32(&to_f32(&x), &shape),
+        &prim_f32(&[0.5], &[1]),
+        &prim_f32(&[0.5], &[1]),
+        &prim_f32(&to_f32(&g), &shape),
+        op,
+    );
+    assert!(max_abs_diff(&read_f64(&o64.spikes), &read_f64(&o32.spikes)) < 1e-5);
+    assert!(max_abs_diff(&read_f64(&gx64), &read_f64(&gx32)) < 1e-4);
+}
+
+fn heaviside_op() -> DaLifOp {
+    ops(SpikeFunction::Heaviside)[0]
+}
+
+#[test]
+fn single_time_step_has_no_temporal_gradient() {
+    let shape = [1, 3, 5];
+    let x = to_f32(&normal(15, 1.0, 1.0, 7));
+    let g = to_f32(&normal(15, 0.0, 1.0, 8));
+    let (out, (_, _, gb)) = fused(
+        &prim_f32(&x, &shape),
+        &prim_f32(&[0.5], &[1]),
+        &prim_f32(&[0.5], &[1]),
+        &prim_f32(&g, &shape),
+        heaviside_op(),
+    );
+    let s = read_f64(&out.spikes);
+    for (i, &xi) in x.iter().enumerate() {
+        assert_eq!(s[i], if 0.5 * xi as f64 >= 1.0 { 1.0 } else { 0.0 });
+    }
+    assert_eq!(read_f64(&gb), vec![0.0], "beta multiplies H[-1] = 0 only");
+}
+
+#[test]
+fn empty_batch_gives_empty_outputs_and_zero_decay_gradients() {
+    let shape = [4, 0, 3];
+    let e = prim_f32(&[], &shape);
+    for run in [fused, fallback] {
+        let (out, (gx, ga, gb)) = run(
+            &e,
+            &prim_f32(&[0.5], &[1]),
+            &prim_f32(&[0.5], &[1]),
+            &e,
+            heaviside_op(),
+        );
+        assert_eq!(out.spikes.layout().shape().to_vec(), shape.to_vec());
+        assert!(read_f64(&out.potential).is_empty() && read_f64(&gx).is_empty());
+        assert_eq!((read_f64(&ga), read_f64(&gb)), (vec![0.0], vec![0.0]));
+    }
+}
+
+#[test]
+fn non_contiguous_input_gives_the_same_result_as_its_contiguous_copy() {
+    // Build [T, B, C] = [4, 6, 5] as the transpose of a [4, 5, 6] buffer.
+    let raw = to_f32(&normal(120, 1.0, 1.0, 9));
+    let g = prim_f32(&to_f32(&normal(120, 0.0, 1.0, 10)), &[4, 6, 5]);
+    let strided = prim_f32(&raw, &[4, 5, 6]).transpose(1, 2);
+    assert!(!strided.is_contiguous());
+    let dense = strided.to_contiguous();
+    let (a, b) = (prim_f32(&[0.4], &[1]), prim_f32(&[0.8], &[1]));
+    for run in [fused, fallback] {
+        let (o1, (g1, ga1, _)) = run(&strided, &a, &b, &g, heaviside_op());
+        let (o2, (g2, ga2, _)) = run(&dense, &a, &b, &g, heaviside_op());
+        assert_eq!(read_f64(&o1.spikes), read_f64(&o2.spikes));
+        assert_eq!(read_f64(&g1), read_f64(&g2));
+        assert_eq!(read_f64(&ga1), read_f64(&ga2));
+    }
+}
+
+#[test]
+fn nan_input_gives_nan_never_a_silent_spike() {
+    let shape = [3, 1, 4];
+    let x = [
+        0.5,
+        f32::NAN,
+        3.0,
+        1.0,
+        0.5,
+        0.5,
+        0.5,
+        0.5,
+        0.5,
+        0.5,
+        0.5,
+        0.5,
+    ];
+    let (a, b) = (prim_f32(&[1.0], &[1]), prim_f32(&[0.5], &[1]));
+    let g = prim_f32(&[1.0; 12], &shape);
+    for run in [fused, fallback] {
+        let (out, _) = run(&prim_f32(&x, &shape), &a, &b, &g, heaviside_op());
+        let s = read_f64(&out.spikes);
+        // Neuron 1 is NaN at t = 0 and stays NaN (its state is NaN); the others are real.
+        assert!(s[1].is_nan() && s[5].is_nan() && s[9].is_nan(), "{s:?}");
+        assert_eq!(s[2], 1.0);
+        assert!(s.iter().enumerate().all(|(i, v)| i % 4 == 1 || !v.is_nan()));
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let shape = [4, 8, 16, 9, 9];
+    let n: usize = shape.iter().product();
+    let x = prim_f32(&to_f32(&normal(n, 1.0, 1.0, 11)), &shape);
+    let g = prim_f32(&to_f32(&normal(n, 0.0, 1.0, 12)), &shape);
+    let (a, b) = (prim_f32(&[0.5], &[1]), prim_f32(&[0.5], &[1]));
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let (o, (gx, ga, gb)) = fused(&x, &a, &b, &g, heaviside_op());
+            (
+                read_f64(&o.spikes),
+                read_f64(&gx),
+                read_f64(&ga),
+                read_f64(&gb),
+            )
+        })
+    };
+    assert_eq!(run(1), run(3));
+}
+
+#[test]
+fn per_channel_decays_apply_to_dimension_two() {
+    // Channel 0 has alpha = 0 (never fires), channel 1 has alpha = 2 (fires on x >= 0.5).
+    let shape = [1, 2, 2, 3];
+    let x = [0.6f32; 12];
+    let out = <Flex as DaLifBackend>::dalif_forward(
+        prim_f32(&x, &shape),
+        prim_f32(&[0.0, 2.0], &[2]),
+        prim_f32(&[0.5, 0.5], &[2]),
+        heaviside_op(),
+    );
+    let s = read_f64(&out.spikes);
+    assert_eq!(s, vec![0., 0., 0., 1., 1., 1., 0., 0., 0., 1., 1., 1.]);
+}
