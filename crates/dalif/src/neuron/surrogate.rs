@@ -131,101 +131,205 @@ impl FromStr for Surrogate {
     }
 }
 
-/// A surrogate with its constants precomputed in the kernel's float type.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SurrogateKernel<F> {
-    kind: Surrogate,
-    a: F,
-    /// sigmoid: unused; atan: `pi/2 * a`; triangle: `a^2`; rectangle: `1/(2a)`;
-    /// dspike: `k / (2 tanh(k/2) v_th)`.
-    c1: F,
-    /// dspike: `1 / v_th`; rectangle: `1/(2a)` as the primitive's clamp.
-    c2: F,
-    /// dspike: `tanh(k/2)`.
-    c3: F,
+/// Float types the neuron kernels run on.
+pub(crate) trait KernelFloat:
+    Float + bytemuck::Pod + burn::tensor::Element + Send + Sync
+{
+    /// `e^x`, written so that loops over it vectorise (f32: Cephes polynomial, ~1 ulp).
+    fn exp_vec(self) -> Self;
 }
 
-impl<F: Float> SurrogateKernel<F> {
-    pub(crate) fn new(kind: Surrogate, v_th: f64) -> Self {
-        let p = kind.parameter();
-        let f = |x: f64| F::from(x).expect("f64 constant fits the kernel float");
-        let (c1, c2, c3) = match kind {
-            Surrogate::Sigmoid { .. } => (0.0, 0.0, 0.0),
-            Surrogate::Atan { .. } => (std::f64::consts::FRAC_PI_2 * p, 0.0, 0.0),
-            Surrogate::Triangle { .. } => (p * p, 0.0, 0.0),
-            Surrogate::Rectangle { .. } => (1.0 / (2.0 * p), 0.0, 0.0),
-            Surrogate::DspikeTanh { .. } => {
-                let t = (p / 2.0).tanh();
-                (p / (2.0 * t * v_th), 1.0 / v_th, t)
-            }
-        };
-        Self {
-            kind,
-            a: f(p),
-            c1: f(c1),
-            c2: f(c2),
-            c3: f(c3),
-        }
+impl KernelFloat for f64 {
+    #[inline(always)]
+    fn exp_vec(self) -> Self {
+        self.exp()
     }
+}
 
+impl KernelFloat for f32 {
+    #[inline(always)]
+    fn exp_vec(self) -> Self {
+        // Cephes expf: e^x = 2^n e^r, n = round(x log2 e), |r| <= ln2/2, r by Cody-Waite.
+        // Only mul/add/min/max/bit operations, so the compiler vectorises the caller's loop.
+        let x = self.clamp(-87.0, 88.0);
+        // Round to nearest with the 1.5 * 2^23 trick (no libm call, vectorises on SSE2).
+        let shifter = 12_582_912.0f32;
+        let n = (x * std::f32::consts::LOG2_E + shifter) - shifter;
+        let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+        let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
+            * r
+            + 1.666_666_5e-1)
+            * r
+            + 0.5;
+        let p = p * r * r + r + 1.0;
+        p * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    }
+}
+
+/// One surrogate family with its constants precomputed in the kernel's float type.
+pub(crate) trait SpikeShape<F>: Copy + Send + Sync {
     /// `sg(x)`, the surrogate derivative at `x = V - v_th`.
+    fn grad(&self, x: F) -> F;
+    /// The smooth spike `F(x)` whose derivative is `grad`.
+    fn primitive(&self, x: F) -> F;
+}
+
+/// Receives the surrogate as a concrete [`SpikeShape`], so kernels are compiled once per
+/// family with no per-element dispatch.
+pub(crate) trait ShapeVisitor<F> {
+    type Output;
+    fn visit<S: SpikeShape<F>>(self, shape: S) -> Self::Output;
+}
+
+#[derive(Clone, Copy)]
+struct SigmoidShape<F> {
+    a: F,
+}
+
+impl<F: KernelFloat> SpikeShape<F> for SigmoidShape<F> {
     #[inline(always)]
-    pub(crate) fn grad(&self, x: F) -> F {
-        let one = F::one();
-        match self.kind {
-            Surrogate::Sigmoid { .. } => {
-                let s = one / (one + (-self.a * x).exp());
-                self.a * s * (one - s)
-            }
-            Surrogate::Atan { .. } => {
-                let z = self.c1 * x;
-                (self.a / (one + one)) / (one + z * z)
-            }
-            Surrogate::Triangle { .. } => (self.a - self.c1 * x.abs()).max(F::zero()),
-            Surrogate::Rectangle { .. } => {
-                if x.abs() < self.c1 {
-                    self.a
-                } else {
-                    F::zero()
-                }
-            }
-            Surrogate::DspikeTanh { .. } => {
-                // u - 1/2 = x / v_th; the window u in [0, 1] is |x / v_th| <= 1/2.
-                let d = x * self.c2;
-                let half = one / (one + one);
-                if d.abs() <= half {
-                    let t = (self.a * d).tanh();
-                    self.c1 * (one - t * t)
-                } else {
-                    F::zero()
-                }
-            }
+    fn grad(&self, x: F) -> F {
+        let s = self.primitive(x);
+        self.a * s * (F::one() - s)
+    }
+    #[inline(always)]
+    fn primitive(&self, x: F) -> F {
+        F::one() / (F::one() + (-self.a * x).exp_vec())
+    }
+}
+
+#[derive(Clone, Copy)]
+struct AtanShape<F> {
+    half_a: F,
+    /// `pi/2 * a`.
+    c: F,
+}
+
+impl<F: KernelFloat> SpikeShape<F> for AtanShape<F> {
+    #[inline(always)]
+    fn grad(&self, x: F) -> F {
+        let z = self.c * x;
+        self.half_a / (F::one() + z * z)
+    }
+    #[inline(always)]
+    fn primitive(&self, x: F) -> F {
+        let pi = F::from(std::f64::consts::PI).unwrap();
+        (self.c * x).atan() / pi + F::from(0.5).unwrap()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct TriangleShape<F> {
+    a: F,
+    a2: F,
+}
+
+impl<F: KernelFloat> SpikeShape<F> for TriangleShape<F> {
+    #[inline(always)]
+    fn grad(&self, x: F) -> F {
+        (self.a - self.a2 * x.abs()).max(F::zero())
+    }
+    #[inline(always)]
+    fn primitive(&self, x: F) -> F {
+        let half = F::from(0.5).unwrap();
+        let w = F::one() / self.a;
+        let xc = x.max(-w).min(w);
+        half + self.a * xc - half * self.a2 * xc * xc.abs()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct RectangleShape<F> {
+    a: F,
+    /// `1 / (2a)`.
+    half_width: F,
+}
+
+impl<F: KernelFloat> SpikeShape<F> for RectangleShape<F> {
+    #[inline(always)]
+    fn grad(&self, x: F) -> F {
+        if x.abs() < self.half_width {
+            self.a
+        } else {
+            F::zero()
+        }
+    }
+    #[inline(always)]
+    fn primitive(&self, x: F) -> F {
+        let xc = x.max(-self.half_width).min(self.half_width);
+        F::from(0.5).unwrap() + self.a * xc
+    }
+}
+
+#[derive(Clone, Copy)]
+struct DspikeShape<F> {
+    k: F,
+    inv_v_th: F,
+    /// `tanh(k/2)`.
+    t: F,
+    /// `k / (2 tanh(k/2) v_th)`: `sg` at the threshold.
+    peak: F,
+}
+
+impl<F: KernelFloat> SpikeShape<F> for DspikeShape<F> {
+    #[inline(always)]
+    fn grad(&self, x: F) -> F {
+        // u - 1/2 = x / v_th; the window u in [0, 1] is |x / v_th| <= 1/2.
+        let d = x * self.inv_v_th;
+        if d.abs() <= F::from(0.5).unwrap() {
+            let t = (self.k * d).tanh();
+            self.peak * (F::one() - t * t)
+        } else {
+            F::zero()
+        }
+    }
+    #[inline(always)]
+    fn primitive(&self, x: F) -> F {
+        let half = F::from(0.5).unwrap();
+        let d = (x * self.inv_v_th).max(-half).min(half);
+        ((self.k * d).tanh() + self.t) / (self.t + self.t)
+    }
+}
+
+impl Surrogate {
+    /// `sg` at the threshold (`x = 0`), the surrogate's peak.
+    pub fn peak(&self, v_th: f64) -> f64 {
+        match *self {
+            Surrogate::Sigmoid { alpha } => alpha / 4.0,
+            Surrogate::Atan { alpha } => alpha / 2.0,
+            Surrogate::Triangle { alpha } | Surrogate::Rectangle { alpha } => alpha,
+            Surrogate::DspikeTanh { k } => k / (2.0 * (k / 2.0).tanh() * v_th),
         }
     }
 
-    /// The smooth spike `F(x)` whose derivative is [`grad`](Self::grad).
-    #[inline(always)]
-    pub(crate) fn primitive(&self, x: F) -> F {
-        let one = F::one();
-        let half = one / (one + one);
-        match self.kind {
-            Surrogate::Sigmoid { .. } => one / (one + (-self.a * x).exp()),
-            Surrogate::Atan { .. } => {
-                (self.c1 * x).atan() / F::from(std::f64::consts::PI).unwrap() + half
-            }
-            Surrogate::Triangle { .. } => {
-                let w = one / self.a;
-                let xc = x.max(-w).min(w);
-                half + self.a * xc - half * self.c1 * xc * xc.abs()
-            }
-            Surrogate::Rectangle { .. } => {
-                let xc = x.max(-self.c1).min(self.c1);
-                half + self.a * xc
-            }
-            Surrogate::DspikeTanh { .. } => {
-                let d = (x * self.c2).max(-half).min(half);
-                ((self.a * d).tanh() + self.c3) / (self.c3 + self.c3)
-            }
+    /// Calls `visitor` with this surrogate as a concrete [`SpikeShape`] in the float `F`.
+    pub(crate) fn visit<F: KernelFloat, V: ShapeVisitor<F>>(
+        &self,
+        v_th: f64,
+        visitor: V,
+    ) -> V::Output {
+        let f = |x: f64| F::from(x).expect("f64 constant fits the kernel float");
+        let p = self.parameter();
+        match self {
+            Surrogate::Sigmoid { .. } => visitor.visit(SigmoidShape { a: f(p) }),
+            Surrogate::Atan { .. } => visitor.visit(AtanShape {
+                half_a: f(p / 2.0),
+                c: f(std::f64::consts::FRAC_PI_2 * p),
+            }),
+            Surrogate::Triangle { .. } => visitor.visit(TriangleShape {
+                a: f(p),
+                a2: f(p * p),
+            }),
+            Surrogate::Rectangle { .. } => visitor.visit(RectangleShape {
+                a: f(p),
+                half_width: f(1.0 / (2.0 * p)),
+            }),
+            Surrogate::DspikeTanh { .. } => visitor.visit(DspikeShape {
+                k: f(p),
+                inv_v_th: f(1.0 / v_th),
+                t: f((p / 2.0).tanh()),
+                peak: f(self.peak(v_th)),
+            }),
         }
     }
 }
@@ -233,6 +337,21 @@ impl<F: Float> SurrogateKernel<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `(grad, primitive)` of a surrogate at one point, in f64.
+    struct At(f64);
+    impl ShapeVisitor<f64> for At {
+        type Output = (f64, f64);
+        fn visit<S: SpikeShape<f64>>(self, s: S) -> (f64, f64) {
+            (s.grad(self.0), s.primitive(self.0))
+        }
+    }
+    fn grad(s: Surrogate, v_th: f64, x: f64) -> f64 {
+        s.visit(v_th, At(x)).0
+    }
+    fn primitive(s: Surrogate, v_th: f64, x: f64) -> f64 {
+        s.visit(v_th, At(x)).1
+    }
 
     const ALL: [Surrogate; 5] = [
         Surrogate::Sigmoid { alpha: 4.0 },
@@ -246,12 +365,11 @@ mod tests {
     fn grad_is_the_derivative_of_the_primitive() {
         for s in ALL {
             for v_th in [1.0, 0.5] {
-                let k = SurrogateKernel::<f64>::new(s, v_th);
                 let h = 1e-6;
                 for i in -300..300 {
                     let x = i as f64 * 0.0101 + 0.003;
-                    let fd = (k.primitive(x + h) - k.primitive(x - h)) / (2.0 * h);
-                    let g = k.grad(x);
+                    let fd = (primitive(s, v_th, x + h) - primitive(s, v_th, x - h)) / (2.0 * h);
+                    let g = grad(s, v_th, x);
                     // The rectangle and triangle have kinks; skip points next to them.
                     let near_kink = match s {
                         Surrogate::Rectangle { alpha } => ((x.abs() - 0.5 / alpha).abs()) < 1e-5,
@@ -275,29 +393,38 @@ mod tests {
     #[test]
     fn primitives_go_from_zero_to_one_through_one_half() {
         for s in ALL {
-            let k = SurrogateKernel::<f64>::new(s, 1.0);
-            assert!((k.primitive(0.0) - 0.5).abs() < 1e-12, "{s}");
-            assert!(k.primitive(-50.0) < 0.02, "{s}");
-            assert!(k.primitive(50.0) > 0.98, "{s}");
+            assert!((primitive(s, 1.0, 0.0) - 0.5).abs() < 1e-12, "{s}");
+            assert!(primitive(s, 1.0, -50.0) < 0.02, "{s}");
+            assert!(primitive(s, 1.0, 50.0) > 0.98, "{s}");
+            assert!((grad(s, 1.0, 0.0) - s.peak(1.0)).abs() < 1e-12, "{s}");
         }
     }
 
     #[test]
     fn known_values() {
-        let sig = SurrogateKernel::<f64>::new(Surrogate::Sigmoid { alpha: 4.0 }, 1.0);
-        assert!((sig.grad(0.0) - 1.0).abs() < 1e-12);
-        let atan = SurrogateKernel::<f64>::new(Surrogate::Atan { alpha: 2.0 }, 1.0);
-        assert!((atan.grad(0.0) - 1.0).abs() < 1e-12);
-        let tri = SurrogateKernel::<f64>::new(Surrogate::Triangle { alpha: 1.0 }, 1.0);
-        assert!((tri.grad(0.25) - 0.75).abs() < 1e-12);
-        assert_eq!(tri.grad(1.5), 0.0);
-        let rect = SurrogateKernel::<f64>::new(Surrogate::Rectangle { alpha: 1.0 }, 1.0);
-        assert_eq!(rect.grad(0.49), 1.0);
-        assert_eq!(rect.grad(0.51), 0.0);
-        let ds = SurrogateKernel::<f64>::new(Surrogate::DspikeTanh { k: 3.0 }, 1.0);
-        let expect = 3.0 / (2.0 * 1.5f64.tanh());
-        assert!((ds.grad(0.0) - expect).abs() < 1e-12);
-        assert_eq!(ds.grad(0.6), 0.0);
+        let sig = Surrogate::Sigmoid { alpha: 4.0 };
+        assert!((grad(sig, 1.0, 0.0) - 1.0).abs() < 1e-12);
+        assert!((grad(Surrogate::Atan { alpha: 2.0 }, 1.0, 0.0) - 1.0).abs() < 1e-12);
+        let tri = Surrogate::Triangle { alpha: 1.0 };
+        assert!((grad(tri, 1.0, 0.25) - 0.75).abs() < 1e-12);
+        assert_eq!(grad(tri, 1.0, 1.5), 0.0);
+        let rect = Surrogate::Rectangle { alpha: 1.0 };
+        assert_eq!(grad(rect, 1.0, 0.49), 1.0);
+        assert_eq!(grad(rect, 1.0, 0.51), 0.0);
+        let ds = Surrogate::DspikeTanh { k: 3.0 };
+        assert!((grad(ds, 1.0, 0.0) - 3.0 / (2.0 * 1.5f64.tanh())).abs() < 1e-12);
+        assert_eq!(grad(ds, 1.0, 0.6), 0.0);
+    }
+
+    #[test]
+    fn fast_f32_exp_is_accurate() {
+        let mut worst = 0.0f64;
+        for i in -8700..8800 {
+            let x = i as f32 * 0.01 + 0.003;
+            let (got, want) = (x.exp_vec() as f64, (x as f64).exp());
+            worst = worst.max((got - want).abs() / want);
+        }
+        assert!(worst < 3e-7, "relative error {worst:e}");
     }
 
     #[test]

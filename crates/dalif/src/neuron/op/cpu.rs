@@ -5,23 +5,23 @@
 //! backward recomputes `S[t]` and `H[t-1]` from `V` and keeps one `dL/dH` carry per neuron of
 //! the block. Block boundaries do not depend on the number of threads and partial sums are
 //! reduced in block order, so results are bit-identical whatever the thread count.
+//!
+//! The inner loops are compiled once per surrogate family and reset/spike mode (no branch per
+//! element) and are written so that the compiler vectorises them.
 
 use super::{DaLifOp, DaLifTrace, fallback};
-use crate::neuron::surrogate::SurrogateKernel;
+use crate::neuron::surrogate::{KernelFloat, ShapeVisitor, SpikeShape};
 use crate::neuron::{Reset, SpikeFunction};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{DType, Flex, TensorMetadata};
 use burn::tensor::{Shape, TensorData};
-use num_traits::Float;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Neurons per block: T rows of this many elements of X, V, S (and dL/dS, dL/dX) stay in L2.
 const BLOCK: usize = 2048;
-
-/// Element types the kernel runs on; other dtypes take the tensor-op fallback.
-trait KernelFloat: Float + bytemuck::Pod + burn::tensor::Element + Send + Sync {}
-impl KernelFloat for f32 {}
-impl KernelFloat for f64 {}
+/// Accumulator lanes for the dL/dalpha and dL/dbeta sums (lets the sums vectorise).
+const LANES: usize = 8;
 
 pub(super) fn forward(
     x: FlexTensor,
@@ -70,7 +70,8 @@ impl Channels {
         Self { channels, inner }
     }
 
-    /// Splits the neurons `start..start + len` into runs that share one channel.
+    /// Splits the neurons `start..start + len` into runs `(channel, offset, len)` that share
+    /// one channel; offsets are relative to `start`.
     fn runs(self, start: usize, len: usize) -> impl Iterator<Item = (usize, usize, usize)> {
         let mut i = start;
         let end = start + len;
@@ -92,10 +93,10 @@ impl Channels {
     }
 }
 
-fn contiguous<E: KernelFloat>(t: &FlexTensor) -> std::borrow::Cow<'_, [E]> {
+fn contiguous<E: KernelFloat>(t: &FlexTensor) -> Cow<'_, [E]> {
     match t.as_slice::<E>() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(t.to_contiguous().as_slice::<E>().unwrap().to_vec()),
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(t.to_contiguous().as_slice::<E>().unwrap().to_vec()),
     }
 }
 
@@ -129,46 +130,156 @@ fn blocks_of<E>(buf: &mut [E], n: usize) -> Vec<Vec<&mut [E]>> {
     blocks
 }
 
-/// The spike and the post-reset state for a potential `v`, shared by both passes.
+/// The neuron's spike and reset for one surrogate `S`, with the modes as constants.
 #[derive(Clone, Copy)]
-struct Dynamics<E> {
+struct Dynamics<E, S, const SOFT: bool, const SMOOTH: bool> {
     v_th: E,
-    soft: bool,
-    smooth: bool,
-    sg: SurrogateKernel<E>,
+    shape: S,
 }
 
-impl<E: KernelFloat> Dynamics<E> {
-    fn new(op: &DaLifOp) -> Self {
-        Self {
-            v_th: E::from(op.v_th).unwrap(),
-            soft: op.reset == Reset::Soft,
-            smooth: op.spike == SpikeFunction::Smooth,
-            sg: SurrogateKernel::new(op.surrogate, op.v_th),
-        }
-    }
-
+impl<E: KernelFloat, S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>
+    Dynamics<E, S, SOFT, SMOOTH>
+{
     /// `S = [V >= v_th]` (NaN stays NaN: a NaN input never passes as a silent 0 or 1).
     #[inline(always)]
     fn spike(&self, v: E) -> E {
-        if self.smooth {
-            self.sg.primitive(v - self.v_th)
-        } else if v >= self.v_th {
-            E::one()
-        } else if v.is_nan() {
-            v
-        } else {
-            E::zero()
+        if SMOOTH {
+            return self.shape.primitive(v - self.v_th);
         }
+        let s = if v >= self.v_th { E::one() } else { E::zero() };
+        if v.is_nan() { v } else { s }
     }
 
     #[inline(always)]
     fn reset(&self, v: E, s: E) -> E {
-        if self.soft {
+        if SOFT {
             v - self.v_th * s
         } else {
             v * (E::one() - s)
         }
+    }
+
+    /// `H[t] = reset(V[t], S[t])`.
+    #[inline(always)]
+    fn state(&self, v: E) -> E {
+        self.reset(v, self.spike(v))
+    }
+}
+
+/// Runs `run` with the surrogate and the reset/spike modes as compile-time parameters.
+trait Kernel<E: KernelFloat> {
+    type Output;
+    fn run<S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>(
+        self,
+        dy: Dynamics<E, S, SOFT, SMOOTH>,
+    ) -> Self::Output;
+}
+
+struct Specialise<K> {
+    kernel: K,
+    op: DaLifOp,
+}
+
+impl<E: KernelFloat, K: Kernel<E>> ShapeVisitor<E> for Specialise<K> {
+    type Output = K::Output;
+    fn visit<S: SpikeShape<E>>(self, shape: S) -> K::Output {
+        let v_th = E::from(self.op.v_th).unwrap();
+        match (self.op.reset, self.op.spike) {
+            (Reset::Hard, SpikeFunction::Heaviside) => {
+                self.kernel
+                    .run(Dynamics::<E, S, false, false> { v_th, shape })
+            }
+            (Reset::Hard, SpikeFunction::Smooth) => self
+                .kernel
+                .run(Dynamics::<E, S, false, true> { v_th, shape }),
+            (Reset::Soft, SpikeFunction::Heaviside) => {
+                self.kernel
+                    .run(Dynamics::<E, S, true, false> { v_th, shape })
+            }
+            (Reset::Soft, SpikeFunction::Smooth) => self
+                .kernel
+                .run(Dynamics::<E, S, true, true> { v_th, shape }),
+        }
+    }
+}
+
+fn specialised<E: KernelFloat, K: Kernel<E>>(kernel: K, op: DaLifOp) -> K::Output {
+    op.surrogate.visit(op.v_th, Specialise { kernel, op })
+}
+
+/// The layout shared by both passes.
+struct Layout {
+    shape: Shape,
+    steps: usize,
+    /// Neurons per time step.
+    n: usize,
+    ch: Channels,
+}
+
+impl Layout {
+    fn of(x: &FlexTensor, num_decays: usize) -> Self {
+        let shape = x.shape();
+        let steps = shape.first().copied().unwrap_or(0);
+        let n = shape.num_elements() / steps.max(1);
+        let ch = Channels::of(&shape, num_decays);
+        Self {
+            shape,
+            steps,
+            n,
+            ch,
+        }
+    }
+}
+
+struct ForwardKernel<'a, E> {
+    at: &'a Layout,
+    x: &'a [E],
+    alpha: &'a [E],
+    beta: &'a [E],
+}
+
+impl<E: KernelFloat> Kernel<E> for ForwardKernel<'_, E> {
+    type Output = (Vec<E>, Vec<E>);
+
+    fn run<S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>(
+        self,
+        dy: Dynamics<E, S, SOFT, SMOOTH>,
+    ) -> Self::Output {
+        let Layout { steps, n, ch, .. } = *self.at;
+        let total = steps * n;
+        let mut spikes = vec![E::zero(); total];
+        let mut potential = vec![E::zero(); total];
+        blocks_of(&mut spikes, n)
+            .into_par_iter()
+            .zip(blocks_of(&mut potential, n))
+            .enumerate()
+            .for_each(|(b, (mut s_rows, mut v_rows))| {
+                let start = b * BLOCK;
+                let block_len = s_rows.first().map_or(0, |r| r.len());
+                for (c, off, len) in ch.runs(start, block_len) {
+                    let (a, be) = (self.alpha[c], self.beta[c]);
+                    for t in 0..steps {
+                        let xs = &self.x[t * n + start + off..][..len];
+                        let (done, rest) = v_rows.split_at_mut(t);
+                        let v_out = &mut rest[0][off..off + len];
+                        let s_out = &mut s_rows[t][off..off + len];
+                        if t == 0 {
+                            for ((v, s), &x) in v_out.iter_mut().zip(s_out.iter_mut()).zip(xs) {
+                                *v = a * x;
+                                *s = dy.spike(*v);
+                            }
+                        } else {
+                            let v_prev = &done[t - 1][off..off + len];
+                            let outs = v_out.iter_mut().zip(s_out.iter_mut());
+                            for (((v, s), &x), &vp) in outs.zip(xs).zip(v_prev) {
+                                *v = be * dy.state(vp) + a * x;
+                                *s = dy.spike(*v);
+                            }
+                        }
+                    }
+                }
+            });
+        (spikes, potential)
     }
 }
 
@@ -178,50 +289,113 @@ fn forward_typed<E: KernelFloat>(
     beta: FlexTensor,
     op: DaLifOp,
 ) -> DaLifTrace<Flex> {
-    let shape = x.shape();
-    let steps = shape.first().copied().unwrap_or(0);
-    let n = shape.num_elements() / steps.max(1);
-    let ch = Channels::of(&shape, alpha.shape().num_elements());
+    let at = Layout::of(&x, alpha.shape().num_elements());
     let (alpha, beta) = (decays::<E>(&alpha), decays::<E>(&beta));
     let x = contiguous::<E>(&x);
-    let dy = Dynamics::<E>::new(&op);
+    let kernel = ForwardKernel {
+        at: &at,
+        x: &x,
+        alpha: &alpha,
+        beta: &beta,
+    };
+    let (spikes, potential) = specialised(kernel, op);
+    DaLifTrace {
+        spikes: tensor(spikes, at.shape.clone()),
+        potential: tensor(potential, at.shape),
+    }
+}
 
-    let mut spikes = vec![E::zero(); shape.num_elements()];
-    let mut potential = vec![E::zero(); shape.num_elements()];
-    blocks_of(&mut spikes, n)
-        .into_par_iter()
-        .zip(blocks_of(&mut potential, n))
-        .enumerate()
-        .for_each(|(b, (mut s_rows, mut v_rows))| {
-            let start = b * BLOCK;
-            for (c, off, len) in ch.runs(start, s_rows.first().map_or(0, |r| r.len())) {
-                let (a, be) = (alpha[c], beta[c]);
-                for t in 0..steps {
-                    let xs = &x[t * n + start + off..][..len];
-                    let (done, rest) = v_rows.split_at_mut(t);
-                    let v_out = &mut rest[0][off..off + len];
-                    let s_out = &mut s_rows[t][off..off + len];
-                    if t == 0 {
-                        for j in 0..len {
-                            let v = a * xs[j];
-                            v_out[j] = v;
-                            s_out[j] = dy.spike(v);
+struct BackwardKernel<'a, E> {
+    at: &'a Layout,
+    x: &'a [E],
+    v: &'a [E],
+    gs: &'a [E],
+    alpha: &'a [E],
+    beta: &'a [E],
+    detach: bool,
+}
+
+/// `sum_j a[j] f(b[j])` in `LANES` independent partial sums (so the loop vectorises),
+/// returned in f64.
+#[inline(always)]
+fn dot<E: KernelFloat>(a: &[E], b: &[E], f: impl Fn(E) -> E) -> f64 {
+    let mut acc = [E::zero(); LANES];
+    let (ca, ra) = a.as_chunks::<LANES>();
+    let (cb, rb) = b.as_chunks::<LANES>();
+    for (xa, xb) in ca.iter().zip(cb) {
+        for k in 0..LANES {
+            acc[k] = acc[k] + xa[k] * f(xb[k]);
+        }
+    }
+    let tail = ra
+        .iter()
+        .zip(rb)
+        .fold(E::zero(), |s, (&x, &y)| s + x * f(y));
+    let sum = acc.iter().fold(tail, |s, &v| s + v);
+    num_traits::ToPrimitive::to_f64(&sum).unwrap()
+}
+
+impl<E: KernelFloat> Kernel<E> for BackwardKernel<'_, E> {
+    type Output = (Vec<E>, Vec<f64>);
+
+    fn run<S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>(
+        self,
+        dy: Dynamics<E, S, SOFT, SMOOTH>,
+    ) -> Self::Output {
+        let Layout { steps, n, ch, .. } = *self.at;
+        let (v, x, gs, detach) = (self.v, self.x, self.gs, self.detach);
+        let mut grad_x = vec![E::zero(); steps * n];
+        // Per block: dL/dalpha and dL/dbeta per channel, summed in f64.
+        let partial: Vec<Vec<f64>> = blocks_of(&mut grad_x, n)
+            .into_par_iter()
+            .enumerate()
+            .map(|(b, mut gx_rows)| {
+                let start = b * BLOCK;
+                let block_len = gx_rows.first().map_or(0, |r| r.len());
+                let mut sums = vec![0.0f64; 2 * ch.channels];
+                let mut carry = [E::zero(); BLOCK];
+                for (c, off, len) in ch.runs(start, block_len) {
+                    let (a, be) = (self.alpha[c], self.beta[c]);
+                    let carry = &mut carry[..len];
+                    carry.fill(E::zero());
+                    for t in (0..steps).rev() {
+                        let row = t * n + start + off;
+                        let (vs, gss) = (&v[row..][..len], &gs[row..][..len]);
+                        // gx holds delta = dL/dV[t] until it is scaled by alpha below.
+                        let delta = &mut gx_rows[t][off..off + len];
+                        let ins = vs.iter().zip(gss);
+                        for ((d, cy), (&vj, &gj)) in delta.iter_mut().zip(carry.iter_mut()).zip(ins)
+                        {
+                            let sg = dy.shape.grad(vj - dy.v_th);
+                            let dhdv = match (SOFT, detach) {
+                                (false, false) => E::one() - dy.spike(vj) - vj * sg,
+                                (false, true) => E::one() - dy.spike(vj),
+                                (true, false) => E::one() - dy.v_th * sg,
+                                (true, true) => E::one(),
+                            };
+                            *d = gj * sg + *cy * dhdv;
+                            *cy = be * *d;
                         }
-                    } else {
-                        let v_prev = &done[t - 1][off..off + len];
-                        for j in 0..len {
-                            let vp = v_prev[j];
-                            let v = be * dy.reset(vp, dy.spike(vp)) + a * xs[j];
-                            v_out[j] = v;
-                            s_out[j] = dy.spike(v);
+                        sums[c] += dot(delta, &x[row..][..len], |x| x);
+                        if t > 0 {
+                            sums[ch.channels + c] +=
+                                dot(delta, &v[row - n..][..len], |vp| dy.state(vp));
+                        }
+                        for d in delta.iter_mut() {
+                            *d = a * *d;
                         }
                     }
                 }
+                sums
+            })
+            .collect();
+        let mut totals = vec![0.0f64; 2 * ch.channels];
+        for sums in &partial {
+            for (t, s) in totals.iter_mut().zip(sums) {
+                *t += s;
             }
-        });
-    DaLifTrace {
-        spikes: tensor(spikes, shape.clone()),
-        potential: tensor(potential, shape),
+        }
+        (grad_x, totals)
     }
 }
 
@@ -233,74 +407,27 @@ fn backward_typed<E: KernelFloat>(
     grad_spikes: FlexTensor,
     op: DaLifOp,
 ) -> (FlexTensor, FlexTensor, FlexTensor) {
-    let shape = x.shape();
-    let steps = shape.first().copied().unwrap_or(0);
-    let n = shape.num_elements() / steps.max(1);
-    let ch = Channels::of(&shape, alpha_t.shape().num_elements());
+    let at = Layout::of(&x, alpha_t.shape().num_elements());
     let (alpha, beta) = (decays::<E>(&alpha_t), decays::<E>(&beta_t));
-    let x = contiguous::<E>(&x);
-    let v = contiguous::<E>(&potential);
-    let gs = contiguous::<E>(&grad_spikes);
-    let dy = Dynamics::<E>::new(&op);
-    let detach = op.detach_reset;
-
-    let mut grad_x = vec![E::zero(); shape.num_elements()];
-    // Per block: dL/dalpha and dL/dbeta per channel, summed in f64.
-    let partial: Vec<Vec<f64>> = blocks_of(&mut grad_x, n)
-        .into_par_iter()
-        .enumerate()
-        .map(|(b, mut gx_rows)| {
-            let start = b * BLOCK;
-            let mut sums = vec![0.0f64; 2 * ch.channels];
-            let mut carry = [E::zero(); BLOCK];
-            for (c, off, len) in ch.runs(start, gx_rows.first().map_or(0, |r| r.len())) {
-                let (a, be) = (alpha[c], beta[c]);
-                let carry = &mut carry[..len];
-                carry.fill(E::zero());
-                let (mut ga, mut gb) = (0.0f64, 0.0f64);
-                for t in (0..steps).rev() {
-                    let row = t * n + start + off;
-                    let (vs, xs, gss) = (&v[row..][..len], &x[row..][..len], &gs[row..][..len]);
-                    let gx = &mut gx_rows[t][off..off + len];
-                    let (mut ga_t, mut gb_t) = (E::zero(), E::zero());
-                    for j in 0..len {
-                        let vj = vs[j];
-                        let sg = dy.sg.grad(vj - dy.v_th);
-                        let dhdv = match (dy.soft, detach) {
-                            (false, false) => E::one() - dy.spike(vj) - vj * sg,
-                            (false, true) => E::one() - dy.spike(vj),
-                            (true, false) => E::one() - dy.v_th * sg,
-                            (true, true) => E::one(),
-                        };
-                        let delta = gss[j] * sg + carry[j] * dhdv;
-                        gx[j] = a * delta;
-                        ga_t = ga_t + delta * xs[j];
-                        carry[j] = be * delta;
-                        if t > 0 {
-                            let vp = v[row - n + j];
-                            gb_t = gb_t + delta * dy.reset(vp, dy.spike(vp));
-                        }
-                    }
-                    ga += num_traits::ToPrimitive::to_f64(&ga_t).unwrap();
-                    gb += num_traits::ToPrimitive::to_f64(&gb_t).unwrap();
-                }
-                sums[c] += ga;
-                sums[ch.channels + c] += gb;
-            }
-            sums
-        })
-        .collect();
-
-    let mut totals = vec![0.0f64; 2 * ch.channels];
-    for sums in &partial {
-        for (t, s) in totals.iter_mut().zip(sums) {
-            *t += s;
-        }
-    }
-    let (ga, gb) = totals.split_at(ch.channels);
+    let (x, v, gs) = (
+        contiguous::<E>(&x),
+        contiguous::<E>(&potential),
+        contiguous::<E>(&grad_spikes),
+    );
+    let kernel = BackwardKernel {
+        at: &at,
+        x: &x,
+        v: &v,
+        gs: &gs,
+        alpha: &alpha,
+        beta: &beta,
+        detach: op.detach_reset,
+    };
+    let (grad_x, totals) = specialised(kernel, op);
+    let (ga, gb) = totals.split_at(at.ch.channels);
     let as_e = |s: &[f64]| s.iter().map(|&v| E::from(v).unwrap()).collect::<Vec<E>>();
     (
-        tensor(grad_x, shape),
+        tensor(grad_x, at.shape),
         tensor(as_e(ga), alpha_t.shape()),
         tensor(as_e(gb), beta_t.shape()),
     )

@@ -4,7 +4,6 @@
 //! step (`C` decay channels, broadcast against `[1, C, 1]` decays).
 
 use super::{DaLifOp, DaLifTrace};
-use crate::neuron::surrogate::SurrogateKernel;
 use crate::neuron::{Reset, SpikeFunction, Surrogate};
 use burn::backend::get_or_init_device_settings;
 use burn::backend::{Backend, TensorMetadata, tensor::FloatTensor};
@@ -122,7 +121,7 @@ fn reset<B: Backend>(v: Ft<B>, s: Ft<B>, op: &DaLifOp) -> Ft<B> {
     }
 }
 
-/// The surrogate's smooth primitive at `x = V - v_th` (see `SurrogateKernel::primitive`).
+/// The surrogate's smooth primitive at `x = V - v_th` (the same functions as the fused kernel's `SpikeShape`s).
 fn primitive<B: Backend>(x: Ft<B>, op: &DaLifOp) -> Ft<B> {
     let p = op.surrogate.parameter();
     match op.surrogate {
@@ -171,12 +170,14 @@ fn surrogate_grad<B: Backend>(x: Ft<B>, op: &DaLifOp) -> Ft<B> {
         )),
         Surrogate::Rectangle { .. } => x.abs().lt(1.0 / (2.0 * p)).muls(p),
         Surrogate::DspikeTanh { .. } => {
-            // Same constants as the fused kernel.
-            let k = SurrogateKernel::<f64>::new(op.surrogate, op.v_th);
             let d = x.muls(1.0 / op.v_th);
             let inside = d.clone().abs().le(0.5);
             let t = Ft(B::float_tanh(d.muls(p).0));
-            t.clone().mul(t).one_minus().mul(inside).muls(k.grad(0.0))
+            t.clone()
+                .mul(t)
+                .one_minus()
+                .mul(inside)
+                .muls(op.surrogate.peak(op.v_th))
         }
     }
 }
