@@ -9,6 +9,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use dalif::neuron::op::{DaLifBackend, DaLifOp, DaLifTrace, fallback};
 use dalif::neuron::{Reset, SpikeFunction, Surrogate};
 
+// As in the `dalif` binary: glibc's malloc would page-fault every large output in again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Forward = fn(FlexTensor, FlexTensor, FlexTensor, DaLifOp) -> DaLifTrace<Flex>;
 type Backward = fn(
     FlexTensor,

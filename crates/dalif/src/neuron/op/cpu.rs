@@ -17,6 +17,7 @@ use burn::backend::{DType, Flex, TensorMetadata};
 use burn::tensor::{Shape, TensorData};
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 /// Neurons per block: T rows of this many elements of X, V, S (and dL/dS, dL/dX) stay in L2.
 const BLOCK: usize = 2048;
@@ -113,6 +114,18 @@ fn decays<E: KernelFloat>(t: &FlexTensor) -> Vec<E> {
 
 fn tensor<E: KernelFloat>(data: Vec<E>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+/// Runs `fill` on the uninitialised storage of a new `Vec` of `len` elements.
+///
+/// `fill` must write every element; the kernels do (each block writes all T rows of all its
+/// neurons), which saves the page-zeroing pass a `vec![0; len]` would cost.
+fn filled<E, R>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<E>]) -> R) -> (Vec<E>, R) {
+    let mut v = Vec::with_capacity(len);
+    let r = fill(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: `fill` initialised all `len` elements (see above), and `len <= capacity`.
+    unsafe { v.set_len(len) };
+    (v, r)
 }
 
 /// Splits a `[T, n]` buffer into per-block lists of T row pieces, so blocks own disjoint
@@ -245,42 +258,83 @@ impl<E: KernelFloat> Kernel<E> for ForwardKernel<'_, E> {
         self,
         dy: Dynamics<E, S, SOFT, SMOOTH>,
     ) -> Self::Output {
-        let Layout { steps, n, ch, .. } = *self.at;
+        let Layout { steps, n, .. } = *self.at;
         let total = steps * n;
-        let mut spikes = vec![E::zero(); total];
-        let mut potential = vec![E::zero(); total];
-        blocks_of(&mut spikes, n)
-            .into_par_iter()
-            .zip(blocks_of(&mut potential, n))
-            .enumerate()
-            .for_each(|(b, (mut s_rows, mut v_rows))| {
-                let start = b * BLOCK;
-                let block_len = s_rows.first().map_or(0, |r| r.len());
-                for (c, off, len) in ch.runs(start, block_len) {
-                    let (a, be) = (self.alpha[c], self.beta[c]);
-                    for t in 0..steps {
-                        let xs = &self.x[t * n + start + off..][..len];
-                        let (done, rest) = v_rows.split_at_mut(t);
-                        let v_out = &mut rest[0][off..off + len];
-                        let s_out = &mut s_rows[t][off..off + len];
-                        if t == 0 {
-                            for ((v, s), &x) in v_out.iter_mut().zip(s_out.iter_mut()).zip(xs) {
-                                *v = a * x;
-                                *s = dy.spike(*v);
-                            }
-                        } else {
-                            let v_prev = &done[t - 1][off..off + len];
-                            let outs = v_out.iter_mut().zip(s_out.iter_mut());
-                            for (((v, s), &x), &vp) in outs.zip(xs).zip(v_prev) {
-                                *v = be * dy.state(vp) + a * x;
-                                *s = dy.spike(*v);
-                            }
+        let (spikes, potential) = filled(total, |spikes| {
+            filled(total, |potential| {
+                blocks_of(spikes, n)
+                    .into_par_iter()
+                    .zip(blocks_of(potential, n))
+                    .enumerate()
+                    .for_each(|(b, (mut s_rows, mut v_rows))| {
+                        let block = ForwardBlock {
+                            k: &self,
+                            dy,
+                            start: b * BLOCK,
+                        };
+                        #[cfg(target_arch = "x86_64")]
+                        if avx2() {
+                            // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+                            return unsafe { block.run_avx2(&mut s_rows, &mut v_rows) };
                         }
-                    }
-                }
-            });
+                        block.run(&mut s_rows, &mut v_rows)
+                    })
+            })
+            .0
+        });
         (spikes, potential)
     }
+}
+
+/// One block of neurons of the forward pass.
+struct ForwardBlock<'a, E, S, const SOFT: bool, const SMOOTH: bool> {
+    k: &'a ForwardKernel<'a, E>,
+    dy: Dynamics<E, S, SOFT, SMOOTH>,
+    start: usize,
+}
+
+impl<E: KernelFloat, S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>
+    ForwardBlock<'_, E, S, SOFT, SMOOTH>
+{
+    #[inline(always)]
+    fn run(&self, s_rows: &mut [&mut [MaybeUninit<E>]], v_rows: &mut [&mut [MaybeUninit<E>]]) {
+        let Layout { steps, n, ch, .. } = *self.k.at;
+        let (dy, start) = (self.dy, self.start);
+        let block_len = s_rows.first().map_or(0, |r| r.len());
+        // H[t-1] of every neuron of the block.
+        let mut state = [E::zero(); BLOCK];
+        for (c, off, len) in ch.runs(start, block_len) {
+            let (a, be) = (self.k.alpha[c], self.k.beta[c]);
+            let state = &mut state[..len];
+            state.fill(E::zero());
+            for t in 0..steps {
+                let xs = &self.k.x[t * n + start + off..][..len];
+                let v_out = &mut v_rows[t][off..off + len];
+                let s_out = &mut s_rows[t][off..off + len];
+                let outs = v_out.iter_mut().zip(s_out.iter_mut());
+                for (((v, s), &x), h) in outs.zip(xs).zip(state.iter_mut()) {
+                    let vt = be * *h + a * x;
+                    let st = dy.spike(vt);
+                    v.write(vt);
+                    s.write(st);
+                    *h = dy.reset(vt, st);
+                }
+            }
+        }
+    }
+
+    /// [`run`](Self::run) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn run_avx2(&self, s_rows: &mut [&mut [MaybeUninit<E>]], v_rows: &mut [&mut [MaybeUninit<E>]]) {
+        self.run(s_rows, v_rows)
+    }
+}
+
+/// Whether this CPU runs the AVX2 builds of the kernels (detected once, then cached).
+#[cfg(target_arch = "x86_64")]
+fn avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 fn forward_typed<E: KernelFloat>(
@@ -343,52 +397,26 @@ impl<E: KernelFloat> Kernel<E> for BackwardKernel<'_, E> {
         dy: Dynamics<E, S, SOFT, SMOOTH>,
     ) -> Self::Output {
         let Layout { steps, n, ch, .. } = *self.at;
-        let (v, x, gs, detach) = (self.v, self.x, self.gs, self.detach);
-        let mut grad_x = vec![E::zero(); steps * n];
         // Per block: dL/dalpha and dL/dbeta per channel, summed in f64.
-        let partial: Vec<Vec<f64>> = blocks_of(&mut grad_x, n)
-            .into_par_iter()
-            .enumerate()
-            .map(|(b, mut gx_rows)| {
-                let start = b * BLOCK;
-                let block_len = gx_rows.first().map_or(0, |r| r.len());
-                let mut sums = vec![0.0f64; 2 * ch.channels];
-                let mut carry = [E::zero(); BLOCK];
-                for (c, off, len) in ch.runs(start, block_len) {
-                    let (a, be) = (self.alpha[c], self.beta[c]);
-                    let carry = &mut carry[..len];
-                    carry.fill(E::zero());
-                    for t in (0..steps).rev() {
-                        let row = t * n + start + off;
-                        let (vs, gss) = (&v[row..][..len], &gs[row..][..len]);
-                        // gx holds delta = dL/dV[t] until it is scaled by alpha below.
-                        let delta = &mut gx_rows[t][off..off + len];
-                        let ins = vs.iter().zip(gss);
-                        for ((d, cy), (&vj, &gj)) in delta.iter_mut().zip(carry.iter_mut()).zip(ins)
-                        {
-                            let sg = dy.shape.grad(vj - dy.v_th);
-                            let dhdv = match (SOFT, detach) {
-                                (false, false) => E::one() - dy.spike(vj) - vj * sg,
-                                (false, true) => E::one() - dy.spike(vj),
-                                (true, false) => E::one() - dy.v_th * sg,
-                                (true, true) => E::one(),
-                            };
-                            *d = gj * sg + *cy * dhdv;
-                            *cy = be * *d;
-                        }
-                        sums[c] += dot(delta, &x[row..][..len], |x| x);
-                        if t > 0 {
-                            sums[ch.channels + c] +=
-                                dot(delta, &v[row - n..][..len], |vp| dy.state(vp));
-                        }
-                        for d in delta.iter_mut() {
-                            *d = a * *d;
-                        }
+        let (grad_x, partial) = filled(steps * n, |grad_x| {
+            blocks_of(grad_x, n)
+                .into_par_iter()
+                .enumerate()
+                .map(|(b, mut gx_rows)| {
+                    let block = BackwardBlock {
+                        k: &self,
+                        dy,
+                        start: b * BLOCK,
+                    };
+                    #[cfg(target_arch = "x86_64")]
+                    if avx2() {
+                        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+                        return unsafe { block.run_avx2(&mut gx_rows) };
                     }
-                }
-                sums
-            })
-            .collect();
+                    block.run(&mut gx_rows)
+                })
+                .collect::<Vec<Vec<f64>>>()
+        });
         let mut totals = vec![0.0f64; 2 * ch.channels];
         for sums in &partial {
             for (t, s) in totals.iter_mut().zip(sums) {
@@ -396,6 +424,64 @@ impl<E: KernelFloat> Kernel<E> for BackwardKernel<'_, E> {
             }
         }
         (grad_x, totals)
+    }
+}
+
+/// One block of neurons of the backward pass; returns its dL/dalpha and dL/dbeta sums.
+struct BackwardBlock<'a, E, S, const SOFT: bool, const SMOOTH: bool> {
+    k: &'a BackwardKernel<'a, E>,
+    dy: Dynamics<E, S, SOFT, SMOOTH>,
+    start: usize,
+}
+
+impl<E: KernelFloat, S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>
+    BackwardBlock<'_, E, S, SOFT, SMOOTH>
+{
+    #[inline(always)]
+    fn run(&self, gx_rows: &mut [&mut [MaybeUninit<E>]]) -> Vec<f64> {
+        let Layout { steps, n, ch, .. } = *self.k.at;
+        let (dy, start, detach) = (self.dy, self.start, self.k.detach);
+        let (v, x, gs) = (self.k.v, self.k.x, self.k.gs);
+        let block_len = gx_rows.first().map_or(0, |r| r.len());
+        let mut sums = vec![0.0f64; 2 * ch.channels];
+        // dL/dH[t] carried back from step t+1, and dL/dV[t], per neuron.
+        let (mut carry, mut delta) = ([E::zero(); BLOCK], [E::zero(); BLOCK]);
+        for (c, off, len) in ch.runs(start, block_len) {
+            let (a, be) = (self.k.alpha[c], self.k.beta[c]);
+            let (carry, delta) = (&mut carry[..len], &mut delta[..len]);
+            carry.fill(E::zero());
+            for t in (0..steps).rev() {
+                let row = t * n + start + off;
+                let (vs, gss) = (&v[row..][..len], &gs[row..][..len]);
+                let ins = vs.iter().zip(gss);
+                for ((d, cy), (&vj, &gj)) in delta.iter_mut().zip(carry.iter_mut()).zip(ins) {
+                    let sg = dy.shape.grad(vj - dy.v_th);
+                    let dhdv = match (SOFT, detach) {
+                        (false, false) => E::one() - dy.spike(vj) - vj * sg,
+                        (false, true) => E::one() - dy.spike(vj),
+                        (true, false) => E::one() - dy.v_th * sg,
+                        (true, true) => E::one(),
+                    };
+                    *d = gj * sg + *cy * dhdv;
+                    *cy = be * *d;
+                }
+                sums[c] += dot(delta, &x[row..][..len], |x| x);
+                if t > 0 {
+                    sums[ch.channels + c] += dot(delta, &v[row - n..][..len], |vp| dy.state(vp));
+                }
+                for (gx, &d) in gx_rows[t][off..off + len].iter_mut().zip(delta.iter()) {
+                    gx.write(a * d);
+                }
+            }
+        }
+        sums
+    }
+
+    /// [`run`](Self::run) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn run_avx2(&self, gx_rows: &mut [&mut [MaybeUninit<E>]]) -> Vec<f64> {
+        self.run(gx_rows)
     }
 }
 
