@@ -152,17 +152,21 @@ impl KernelFloat for f32 {
         // Cephes expf: e^x = 2^n e^r, n = round(x log2 e), |r| <= ln2/2, r by Cody-Waite.
         // Only mul/add/min/max/bit operations, so the compiler vectorises the caller's loop.
         let x = self.clamp(-87.0, 88.0);
-        // Round to nearest with the 1.5 * 2^23 trick (no libm call, vectorises on SSE2).
+        // Round to nearest with the 1.5 * 2^23 trick: y holds n in its low mantissa bits, so
+        // 2^n is built from y's bits (a float-to-int `as` would saturate and not vectorise).
         let shifter = 12_582_912.0f32;
-        let n = (x * std::f32::consts::LOG2_E + shifter) - shifter;
+        let y = x * std::f32::consts::LOG2_E + shifter;
+        let n = y - shifter;
         let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
-        let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
+        let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r
+            + 4.166_579_6e-2)
             * r
             + 1.666_666_5e-1)
             * r
             + 0.5;
         let p = p * r * r + r + 1.0;
-        p * f32::from_bits(((n as i32 + 127) << 23) as u32)
+        // bits(y) = 0x4B40_0000 + n, and 2^n has the bits (n + 127) << 23.
+        p * f32::from_bits(y.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23)
     }
 }
 
