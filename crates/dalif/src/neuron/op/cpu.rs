@@ -273,9 +273,15 @@ impl<E: KernelFloat> Kernel<E> for ForwardKernel<'_, E> {
                             start: b * BLOCK,
                         };
                         #[cfg(target_arch = "x86_64")]
-                        if avx2() {
-                            // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-                            return unsafe { block.run_avx2(&mut s_rows, &mut v_rows) };
+                        match isa() {
+                            // SAFETY: the CPU has these features (detected at run time).
+                            Isa::Avx512 => {
+                                return unsafe { block.run_avx512(&mut s_rows, &mut v_rows) };
+                            }
+                            Isa::Avx2 => {
+                                return unsafe { block.run_avx2(&mut s_rows, &mut v_rows) };
+                            }
+                            Isa::Baseline => {}
                         }
                         block.run(&mut s_rows, &mut v_rows)
                     })
@@ -329,12 +335,39 @@ impl<E: KernelFloat, S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>
     fn run_avx2(&self, s_rows: &mut [&mut [MaybeUninit<E>]], v_rows: &mut [&mut [MaybeUninit<E>]]) {
         self.run(s_rows, v_rows)
     }
+
+    /// [`run`](Self::run) compiled for AVX-512.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    fn run_avx512(
+        &self,
+        s_rows: &mut [&mut [MaybeUninit<E>]],
+        v_rows: &mut [&mut [MaybeUninit<E>]],
+    ) {
+        self.run(s_rows, v_rows)
+    }
 }
 
-/// Whether this CPU runs the AVX2 builds of the kernels (detected once, then cached).
+/// The instruction sets the kernels are built for on x86-64; the best one the CPU has runs.
 #[cfg(target_arch = "x86_64")]
-fn avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+#[derive(Clone, Copy)]
+enum Isa {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+/// The best [`Isa`] of this CPU (the feature tests are cached by the standard library).
+#[cfg(target_arch = "x86_64")]
+fn isa() -> Isa {
+    use std::arch::is_x86_feature_detected as has;
+    if has!("avx512f") && has!("avx512vl") && has!("avx2") && has!("fma") {
+        Isa::Avx512
+    } else if has!("avx2") && has!("fma") {
+        Isa::Avx2
+    } else {
+        Isa::Baseline
+    }
 }
 
 fn forward_typed<E: KernelFloat>(
@@ -409,9 +442,11 @@ impl<E: KernelFloat> Kernel<E> for BackwardKernel<'_, E> {
                         start: b * BLOCK,
                     };
                     #[cfg(target_arch = "x86_64")]
-                    if avx2() {
-                        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-                        return unsafe { block.run_avx2(&mut gx_rows) };
+                    match isa() {
+                        // SAFETY: the CPU has these features (detected at run time).
+                        Isa::Avx512 => return unsafe { block.run_avx512(&mut gx_rows) },
+                        Isa::Avx2 => return unsafe { block.run_avx2(&mut gx_rows) },
+                        Isa::Baseline => {}
                     }
                     block.run(&mut gx_rows)
                 })
@@ -481,6 +516,13 @@ impl<E: KernelFloat, S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn run_avx2(&self, gx_rows: &mut [&mut [MaybeUninit<E>]]) -> Vec<f64> {
+        self.run(gx_rows)
+    }
+
+    /// [`run`](Self::run) compiled for AVX-512.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    fn run_avx512(&self, gx_rows: &mut [&mut [MaybeUninit<E>]]) -> Vec<f64> {
         self.run(gx_rows)
     }
 }
