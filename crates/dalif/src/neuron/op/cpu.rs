@@ -361,6 +361,10 @@ enum Isa {
 #[cfg(target_arch = "x86_64")]
 fn isa() -> Isa {
     use std::arch::is_x86_feature_detected as has;
+    #[cfg(test)]
+    if tests::BASELINE_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
+        return Isa::Baseline;
+    }
     if has!("avx512f") && has!("avx512vl") && has!("avx2") && has!("fma") {
         Isa::Avx512
     } else if has!("avx2") && has!("fma") {
@@ -559,4 +563,80 @@ fn backward_typed<E: KernelFloat>(
         tensor(as_e(ga), alpha_t.shape()),
         tensor(as_e(gb), beta_t.shape()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neuron::Surrogate;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    /// Makes `isa()` pick the portable build (the other tests give identical results with
+    /// either build, so flipping this while they run is harmless).
+    pub(super) static BASELINE_ONLY: AtomicBool = AtomicBool::new(false);
+
+    fn data(n: usize, seed: u32) -> Vec<f32> {
+        // A small LCG: enough spread around the threshold to exercise every branch.
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn read(t: &FlexTensor) -> Vec<f32> {
+        t.clone().into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn portable_and_simd_builds_give_identical_bits() {
+        let shape = [5, 3, 4, 9, 11];
+        let n: usize = shape.iter().product();
+        let t = |d: Vec<f32>, s: &[usize]| FlexTensor::from_data(TensorData::new(d, s.to_vec()));
+        let (x, g) = (t(data(n, 1), &shape), t(data(n, 2), &shape));
+        let (a, b) = (
+            t(vec![0.3, 0.6, 0.9, 1.2], &[4]),
+            t(vec![0.5, 0.7, 0.2, 0.9], &[4]),
+        );
+        for surrogate in [
+            Surrogate::Sigmoid { alpha: 4.0 },
+            Surrogate::DspikeTanh { k: 3.0 },
+        ] {
+            for reset in [Reset::Hard, Reset::Soft] {
+                let op = DaLifOp {
+                    v_th: 1.0,
+                    reset,
+                    detach_reset: false,
+                    surrogate,
+                    spike: SpikeFunction::Heaviside,
+                };
+                let run = || {
+                    let out = forward(x.clone(), a.clone(), b.clone(), op);
+                    let (gx, ga, gb) = backward(
+                        x.clone(),
+                        out.potential.clone(),
+                        a.clone(),
+                        b.clone(),
+                        g.clone(),
+                        op,
+                    );
+                    [
+                        read(&out.spikes),
+                        read(&out.potential),
+                        read(&gx),
+                        read(&ga),
+                        read(&gb),
+                    ]
+                };
+                let best = run();
+                BASELINE_ONLY.store(true, Ordering::Relaxed);
+                let portable = run();
+                BASELINE_ONLY.store(false, Ordering::Relaxed);
+                assert_eq!(best, portable, "{op:?}");
+            }
+        }
+    }
 }

@@ -23,12 +23,12 @@
 //! learnable weights behind them. Only `V` (and the input `X`, which the caller holds anyway)
 //! is kept for the backward pass: `S` and `H[t-1]` are recomputed from `V`.
 //!
-//! Implementations: a fused multi-threaded kernel on the `Flex` CPU backend ([`cpu`]), a
+//! Implementations: a fused multi-threaded kernel on the `Flex` CPU backend (`cpu.rs`), a
 //! composition of tensor operations for every other backend ([`fallback`]), and the autodiff
-//! wrapper that connects the two passes ([`autodiff`]).
+//! wrapper that records one graph node whose backward calls `dalif_backward` (`autodiff.rs`).
 
-pub mod autodiff;
-pub mod cpu;
+mod autodiff;
+mod cpu;
 pub mod fallback;
 
 use super::{Reset, SpikeFunction, Surrogate};
