@@ -3,38 +3,14 @@
 //! forward + backward from an upstream gradient.
 
 use burn::backend::Flex;
-use burn::backend::flex::FlexTensor;
 use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use dalif::neuron::op::{DaLifBackend, DaLifOp, DaLifTrace, fallback};
+use dalif::neuron::op::{DaLifOp, Implementation};
 use dalif::neuron::{Reset, SpikeFunction, Surrogate};
 
 // As in the `dalif` binary: glibc's malloc would page-fault every large output in again.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-type Forward = fn(FlexTensor, FlexTensor, FlexTensor, DaLifOp) -> DaLifTrace<Flex>;
-type Backward = fn(
-    FlexTensor,
-    FlexTensor,
-    FlexTensor,
-    FlexTensor,
-    FlexTensor,
-    DaLifOp,
-) -> (FlexTensor, FlexTensor, FlexTensor);
-
-const IMPLS: [(&str, Forward, Backward); 2] = [
-    (
-        "fused",
-        <Flex as DaLifBackend>::dalif_forward,
-        <Flex as DaLifBackend>::dalif_backward,
-    ),
-    (
-        "fallback",
-        fallback::forward::<Flex>,
-        fallback::backward::<Flex>,
-    ),
-];
 
 fn bench(c: &mut Criterion) {
     let op = DaLifOp {
@@ -64,22 +40,15 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements((t * n) as u64));
         group.sample_size(20);
-        for (imp, forward, backward) in IMPLS {
-            group.bench_function(BenchmarkId::new("forward", imp), |b| {
-                b.iter(|| forward(x.clone(), half.clone(), half.clone(), op))
+        for imp in [
+            Implementation::<Flex>::native(),
+            Implementation::<Flex>::fallback(),
+        ] {
+            group.bench_function(BenchmarkId::new("forward", imp.name), |b| {
+                b.iter(|| (imp.forward)(x.clone(), half.clone(), half.clone(), op))
             });
-            group.bench_function(BenchmarkId::new("forward+backward", imp), |b| {
-                b.iter(|| {
-                    let out = forward(x.clone(), half.clone(), half.clone(), op);
-                    backward(
-                        x.clone(),
-                        out.potential,
-                        half.clone(),
-                        half.clone(),
-                        g.clone(),
-                        op,
-                    )
-                })
+            group.bench_function(BenchmarkId::new("forward+backward", imp.name), |b| {
+                b.iter(|| imp.forward_backward(&x, &half, &half, &g, op))
             });
         }
         group.finish();

@@ -4,7 +4,7 @@
 //! Sigmoid(4) surrogate, v_th = 1.
 
 use super::{Timings, Variant, interleaved};
-use crate::neuron::op::{DaLifBackend, DaLifOp, fallback};
+use crate::neuron::op::{DaLifBackend, DaLifOp, Implementation};
 use crate::neuron::{DaLifConfig, DecayParam, Reset, SpikeFunction, Surrogate};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
@@ -122,40 +122,14 @@ pub fn run(
                     );
                 })
             }
-            "fused-op" => {
-                let (x, g, a) = (xp.clone(), gp.clone(), half.clone());
-                Box::new(move || {
-                    let out = <Flex as DaLifBackend>::dalif_forward(
-                        x.clone(),
-                        a.clone(),
-                        a.clone(),
-                        op(),
-                    );
-                    let grads = <Flex as DaLifBackend>::dalif_backward(
-                        x.clone(),
-                        out.potential,
-                        a.clone(),
-                        a.clone(),
-                        g.clone(),
-                        op(),
-                    );
-                    drop((out.spikes, grads));
-                })
-            }
             _ => {
+                let imp = if name == "fused-op" {
+                    Implementation::<Flex>::native()
+                } else {
+                    Implementation::<Flex>::fallback()
+                };
                 let (x, g, a) = (xp.clone(), gp.clone(), half.clone());
-                Box::new(move || {
-                    let out = fallback::forward::<Flex>(x.clone(), a.clone(), a.clone(), op());
-                    let grads = fallback::backward::<Flex>(
-                        x.clone(),
-                        out.potential,
-                        a.clone(),
-                        a.clone(),
-                        g.clone(),
-                        op(),
-                    );
-                    drop((out.spikes, grads));
-                })
+                Box::new(move || drop(imp.forward_backward(&x, &a, &a, &g, op())))
             }
         };
         list.push(Variant {

@@ -4,8 +4,7 @@
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{Device, Tensor, TensorData};
-use dalif::neuron::op::DaLifBackend;
-use dalif::neuron::op::{DaLifOp, DaLifTrace};
+use dalif::neuron::op::{DaLifGrads, DaLifOp, DaLifTrace, Implementation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -50,24 +49,11 @@ pub fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
+type Run = (DaLifTrace<Flex>, DaLifGrads<Flex>);
+
 /// The fused Flex kernel, forward then backward from `g`.
-pub fn fused(
-    x: &FlexTensor,
-    a: &FlexTensor,
-    b: &FlexTensor,
-    g: &FlexTensor,
-    op: DaLifOp,
-) -> (DaLifTrace<Flex>, (FlexTensor, FlexTensor, FlexTensor)) {
-    let out = <Flex as DaLifBackend>::dalif_forward(x.clone(), a.clone(), b.clone(), op);
-    let grads = <Flex as DaLifBackend>::dalif_backward(
-        x.clone(),
-        out.potential.clone(),
-        a.clone(),
-        b.clone(),
-        g.clone(),
-        op,
-    );
-    (out, grads)
+pub fn fused(x: &FlexTensor, a: &FlexTensor, b: &FlexTensor, g: &FlexTensor, op: DaLifOp) -> Run {
+    Implementation::<Flex>::native().forward_backward(x, a, b, g, op)
 }
 
 /// The tensor-op fallback on Flex, forward then backward from `g`.
@@ -77,18 +63,8 @@ pub fn fallback(
     b: &FlexTensor,
     g: &FlexTensor,
     op: DaLifOp,
-) -> (DaLifTrace<Flex>, (FlexTensor, FlexTensor, FlexTensor)) {
-    use dalif::neuron::op::fallback;
-    let out = fallback::forward::<Flex>(x.clone(), a.clone(), b.clone(), op);
-    let grads = fallback::backward::<Flex>(
-        x.clone(),
-        out.potential.clone(),
-        a.clone(),
-        b.clone(),
-        g.clone(),
-        op,
-    );
-    (out, grads)
+) -> Run {
+    Implementation::<Flex>::fallback().forward_backward(x, a, b, g, op)
 }
 
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {

@@ -113,6 +113,73 @@ impl DaLifBackend for burn::backend::Cube {}
 #[cfg(feature = "tch")]
 impl DaLifBackend for burn::backend::LibTorch {}
 
+/// The gradients `(dL/dX, dL/dalpha, dL/dbeta)` of one backward call.
+pub type DaLifGrads<B> = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+/// `dalif_forward(x, alpha, beta, op)` of one implementation.
+pub type ForwardFn<B> =
+    fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, DaLifOp) -> DaLifTrace<B>;
+
+/// `dalif_backward(x, potential, alpha, beta, grad_spikes, op)` of one implementation.
+pub type BackwardFn<B> = fn(
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    DaLifOp,
+) -> DaLifGrads<B>;
+
+/// One implementation of the operation on backend `B` (its own or the tensor-op fallback),
+/// called at the primitive level: what tests and benchmarks compare.
+#[derive(Clone, Copy)]
+pub struct Implementation<B: Backend> {
+    pub name: &'static str,
+    pub forward: ForwardFn<B>,
+    pub backward: BackwardFn<B>,
+}
+
+impl<B: DaLifBackend> Implementation<B> {
+    /// The backend's own implementation (the fused kernel on Flex).
+    pub fn native() -> Self {
+        Self {
+            name: "fused",
+            forward: B::dalif_forward,
+            backward: B::dalif_backward,
+        }
+    }
+
+    /// The composition of tensor operations.
+    pub fn fallback() -> Self {
+        Self {
+            name: "fallback",
+            forward: fallback::forward::<B>,
+            backward: fallback::backward::<B>,
+        }
+    }
+
+    /// Forward, then backward from the upstream gradient `grad_spikes` (= `S.backward(G)`).
+    pub fn forward_backward(
+        &self,
+        x: &FloatTensor<B>,
+        alpha: &FloatTensor<B>,
+        beta: &FloatTensor<B>,
+        grad_spikes: &FloatTensor<B>,
+        op: DaLifOp,
+    ) -> (DaLifTrace<B>, DaLifGrads<B>) {
+        let out = (self.forward)(x.clone(), alpha.clone(), beta.clone(), op);
+        let grads = (self.backward)(
+            x.clone(),
+            out.potential.clone(),
+            alpha.clone(),
+            beta.clone(),
+            grad_spikes.clone(),
+            op,
+        );
+        (out, grads)
+    }
+}
+
 /// Runs the operation on any device: returns `(spikes, potential)`, both shaped like `x`.
 /// Gradients flow from the spikes to `x`, `alpha` and `beta`; the potential is a record
 /// without gradient.
