@@ -152,7 +152,25 @@ fn post_reset(v: &[f64], s: &[f64], op: &DaLifOp) -> Vec<f64> {
 
 #[test]
 fn layer_with_fused_kernel_matches_every_reference_vector() {
-    let device = Device::flex().autodiff();
+    check_layer_on(Device::flex().autodiff());
+}
+
+/// On libtorch the operation is the tensor-op fallback, through burn's dispatch and autodiff.
+#[cfg(feature = "tch")]
+#[test]
+fn layer_on_libtorch_matches_every_reference_vector() {
+    check_layer_on(Device::libtorch().autodiff());
+}
+
+/// On a wgpu device (a GPU, or a software Vulkan driver) the operation is the fallback.
+#[cfg(feature = "wgpu")]
+#[test]
+fn layer_on_wgpu_matches_every_reference_vector() {
+    check_layer_on(Device::wgpu(burn::tensor::DeviceKind::default()).autodiff());
+}
+
+/// Runs every vector through the layer and autodiff on `device`.
+fn check_layer_on(device: Device) {
     for vec in load_vectors() {
         let name = &vec.name;
         let op = vec.op();

@@ -1,3 +1,7 @@
+// burn 0.22 marks its libtorch backend deprecated; dalif keeps it as the `tch` option (the
+// fastest CPU convolutions measured), so the warning is expected when that feature is on.
+#![cfg_attr(feature = "tch", allow(deprecated))]
+
 //! The DA-LIF recurrence over all T steps as one backend operation with a hand-written
 //! backward (a burn backend extension).
 //!
