@@ -5,6 +5,8 @@
 //! with a hand-written backward ([`neuron::op`]).
 
 pub mod bench;
+pub mod layers;
+pub mod models;
 pub mod neuron;
 
 pub use neuron::{DaLif, DaLifConfig, Surrogate};

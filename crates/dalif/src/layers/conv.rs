@@ -1,0 +1,89 @@
+//! Convolution + batch norm on the merged `[T*B, ...]` batch, and the spiking conv block.
+
+use super::{merge_time, split_time};
+use crate::neuron::{DaLif, DaLifConfig, NeuronError};
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor};
+
+/// `BN(conv(x))` per time step, with batch-norm statistics over `(T*B, H, W)` (tdBN-style).
+#[derive(Module, Debug)]
+pub struct ConvBn {
+    pub conv: Conv2d,
+    pub bn: BatchNorm,
+}
+
+/// A `k x k` convolution without bias (the batch norm after it has one), padding `k / 2`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvBnConfig {
+    pub channels_in: usize,
+    pub channels_out: usize,
+    pub kernel: usize,
+    pub stride: usize,
+}
+
+impl ConvBnConfig {
+    pub fn new(channels_in: usize, channels_out: usize, kernel: usize, stride: usize) -> Self {
+        Self {
+            channels_in,
+            channels_out,
+            kernel,
+            stride,
+        }
+    }
+
+    pub fn init(&self, device: &Device) -> ConvBn {
+        let p = self.kernel / 2;
+        ConvBn {
+            conv: Conv2dConfig::new([self.channels_in, self.channels_out], [self.kernel; 2])
+                .with_stride([self.stride; 2])
+                .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+                .with_bias(false)
+                .init(device),
+            bn: BatchNormConfig::new(self.channels_out).init(device),
+        }
+    }
+
+    /// Learnable parameters: `k*k*cin*cout` weights, and BN's scale and shift.
+    pub fn num_params(&self) -> usize {
+        self.kernel * self.kernel * self.channels_in * self.channels_out + 2 * self.channels_out
+    }
+}
+
+impl ConvBn {
+    /// `[T, B, Cin, H, W] -> [T, B, Cout, H', W']`.
+    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
+        let steps = x.dims()[0];
+        split_time(self.bn.forward(self.conv.forward(merge_time(x))), steps)
+    }
+}
+
+/// `neuron(BN(conv(x)))`: the spiking network's basic unit.
+#[derive(Module, Debug)]
+pub struct SpikingConv {
+    pub conv_bn: ConvBn,
+    pub neuron: DaLif,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpikingConvConfig {
+    pub conv: ConvBnConfig,
+    pub neuron: DaLifConfig,
+}
+
+impl SpikingConvConfig {
+    pub fn init(&self, device: &Device) -> Result<SpikingConv, NeuronError> {
+        Ok(SpikingConv {
+            conv_bn: self.conv.init(device),
+            neuron: self.neuron.init(device)?,
+        })
+    }
+}
+
+impl SpikingConv {
+    /// `[T, B, Cin, H, W] -> spikes [T, B, Cout, H', W']`.
+    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
+        self.neuron.forward(self.conv_bn.forward(x))
+    }
+}

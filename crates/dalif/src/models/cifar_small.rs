@@ -1,0 +1,93 @@
+//! `cifar_small`: the four-layer spiking CNN of workload C (`shared/peers/workloads.md`).
+//!
+//! | # | layer | output per (t, b) |
+//! |---|---|---|
+//! | 1 | conv 3x3 cin->64, BN, neuron | 64 x H x W |
+//! | 2 | conv 3x3 64->128, BN, neuron, maxpool 2 | 128 x H/2 x W/2 |
+//! | 3 | conv 3x3 128->256, BN, neuron, maxpool 2 | 256 x H/4 x W/4 |
+//! | 4 | conv 3x3 256->256, BN, neuron, global average pool | 256 |
+//! | 5 | linear 256->classes, with bias | classes |
+
+use crate::layers::{
+    ConvBnConfig, NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time,
+};
+use crate::neuron::{DecayParam, NeuronError};
+use burn::module::Module;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+
+const WIDTHS: [usize; 4] = [64, 128, 256, 256];
+
+#[derive(Module, Debug)]
+pub struct CifarSmall {
+    pub layers: Vec<SpikingConv>,
+    pub pool: MaxPool2d,
+    pub fc: Linear,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CifarSmallConfig {
+    pub neuron: NeuronKind,
+    pub param: DecayParam,
+    pub channels_in: usize,
+    pub classes: usize,
+}
+
+impl CifarSmallConfig {
+    fn convs(&self) -> Vec<ConvBnConfig> {
+        let mut cin = self.channels_in;
+        WIDTHS
+            .iter()
+            .map(|&cout| {
+                let c = ConvBnConfig::new(cin, cout, 3, 1);
+                cin = cout;
+                c
+            })
+            .collect()
+    }
+
+    pub fn init(&self, device: &Device) -> Result<CifarSmall, NeuronError> {
+        let neuron = self.neuron.config(self.param);
+        Ok(CifarSmall {
+            layers: self
+                .convs()
+                .into_iter()
+                .map(|conv| {
+                    SpikingConvConfig {
+                        conv,
+                        neuron: neuron.clone(),
+                    }
+                    .init(device)
+                })
+                .collect::<Result<_, _>>()?,
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            fc: LinearConfig::new(WIDTHS[3], self.classes).init(device),
+        })
+    }
+
+    /// Parameters by the layer table: convolutions, batch norms, the classifier, and the
+    /// neurons' learnable decays.
+    pub fn num_params(&self) -> usize {
+        let convs: usize = self.convs().iter().map(ConvBnConfig::num_params).sum();
+        let neurons = WIDTHS.len() * self.neuron.config(self.param).num_learnable();
+        convs + WIDTHS[3] * self.classes + self.classes + neurons
+    }
+}
+
+impl CifarSmall {
+    /// `[T, B, C, H, W] -> logits [T, B, classes]`.
+    pub fn forward(&self, x: Tensor<5>) -> Tensor<3> {
+        let steps = x.dims()[0];
+        let mut x = x;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            if i == 1 || i == 2 {
+                x = split_time(self.pool.forward(merge_time(x)), steps);
+            }
+        }
+        let [t, b, c, _, _] = x.dims();
+        let features = x.mean_dims(&[3, 4]).reshape([t, b, c]);
+        self.fc.forward(features)
+    }
+}

@@ -1,0 +1,27 @@
+//! The model zoo. Every model takes the neuron kind, the number of input channels and of
+//! classes, reads `[T, B, C, H, W]` and returns per-step logits `[T, B, classes]` (the
+//! training loss averages them over T, or applies TET per step).
+
+mod cifar_small;
+
+pub use cifar_small::{CifarSmall, CifarSmallConfig};
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+
+/// The number of learnable parameters: those that take gradients, so batch-norm running
+/// statistics (which burn's `num_params` counts) are left out. `module` must live on an
+/// autodiff device, where trainable parameters require gradients.
+pub fn learnable_params<M: Module>(module: &M) -> usize {
+    struct Count(usize);
+    impl ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if param.val().is_require_grad() {
+                self.0 += param.shape().num_elements();
+            }
+        }
+    }
+    let mut count = Count(0);
+    module.visit(&mut count);
+    count.0
+}

@@ -1,0 +1,54 @@
+//! The model zoo: parameter counts against the figures computed by hand from the layer tables,
+//! output shapes, and gradients reaching every neuron.
+
+use burn::module::Module;
+use burn::tensor::{Device, Distribution, Tensor};
+use dalif::layers::NeuronKind;
+use dalif::models::{CifarSmallConfig, learnable_params};
+use dalif::neuron::DecayParam;
+
+fn cifar_small(neuron: NeuronKind) -> CifarSmallConfig {
+    CifarSmallConfig {
+        neuron,
+        param: DecayParam::Tanh,
+        channels_in: 3,
+        classes: 10,
+    }
+}
+
+#[test]
+fn cifar_small_has_the_parameters_of_its_layer_table() {
+    let device = Device::flex().autodiff();
+    // workloads.md section C: 964,170 + 2 per neuron layer (4 layers).
+    for (kind, want) in [
+        (NeuronKind::Dalif, 964_178),
+        (NeuronKind::DalifSpatialOnly, 964_174),
+        (NeuronKind::DalifTemporalOnly, 964_174),
+        (NeuronKind::Plif, 964_174),
+        (NeuronKind::Lif, 964_170),
+    ] {
+        let config = cifar_small(kind);
+        assert_eq!(config.num_params(), want, "{kind}");
+        let model = config.init(&device).unwrap();
+        assert_eq!(learnable_params(&model), want, "{kind}");
+        // burn's own count adds the batch norms' running mean and variance (2 x 704).
+        assert_eq!(model.num_params(), want + 2 * 704, "{kind}");
+    }
+}
+
+#[test]
+fn cifar_small_gives_per_step_logits_and_trains_every_neuron() {
+    let device = Device::flex().autodiff();
+    let model = cifar_small(NeuronKind::Dalif).init(&device).unwrap();
+    let x = Tensor::<5>::random([2, 3, 3, 16, 16], Distribution::Normal(0.0, 2.0), &device);
+    let logits = model.forward(x);
+    assert_eq!(logits.dims(), [2, 3, 10]);
+    let grads = logits.mean().backward();
+    for (i, layer) in model.layers.iter().enumerate() {
+        let w_a = layer.neuron.w_a.as_ref().unwrap().val();
+        assert!(
+            w_a.grad(&grads).is_some(),
+            "layer {i}'s alpha gets a gradient"
+        );
+    }
+}
