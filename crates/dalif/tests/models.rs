@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use dalif::layers::NeuronKind;
-use dalif::models::{CifarSmallConfig, learnable_params};
+use dalif::models::{CifarSmallConfig, ResNet19Config, learnable_params};
 use dalif::neuron::DecayParam;
 
 fn cifar_small(neuron: NeuronKind) -> CifarSmallConfig {
@@ -51,4 +51,41 @@ fn cifar_small_gives_per_step_logits_and_trains_every_neuron() {
             "layer {i}'s alpha gets a gradient"
         );
     }
+}
+
+#[test]
+fn resnet19_has_the_parameters_of_its_layer_table() {
+    let device = Device::flex().autodiff();
+    // workloads.md section R: 12,697,994 + 2 per neuron layer (18 layers).
+    for (kind, want) in [
+        (NeuronKind::Dalif, 12_698_030),
+        (NeuronKind::Lif, 12_697_994),
+    ] {
+        let config = ResNet19Config {
+            neuron: kind,
+            param: DecayParam::Tanh,
+            channels_in: 3,
+            classes: 10,
+        };
+        assert_eq!(config.num_params(), want, "{kind}");
+        assert_eq!(
+            learnable_params(&config.init(&device).unwrap()),
+            want,
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn resnet19_runs_on_event_frames() {
+    let device = Device::flex();
+    let config = ResNet19Config {
+        neuron: NeuronKind::Dalif,
+        param: DecayParam::Sigmoid,
+        channels_in: 2,
+        classes: 11,
+    };
+    let model = config.init(&device).unwrap();
+    let x = Tensor::<5>::random([2, 1, 2, 8, 8], Distribution::Uniform(0.0, 3.0), &device);
+    assert_eq!(model.forward(x).dims(), [2, 1, 11]);
 }

@@ -3,8 +3,10 @@
 //! training loss averages them over T, or applies TET per step).
 
 mod cifar_small;
+mod resnet19;
 
 pub use cifar_small::{CifarSmall, CifarSmallConfig};
+pub use resnet19::{ResNet19, ResNet19Config};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
