@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use dalif::layers::NeuronKind;
-use dalif::models::{CifarSmallConfig, ResNet19Config, learnable_params};
+use dalif::models::{CifarSmallConfig, ResNet19Config, VggSnnConfig, learnable_params};
 use dalif::neuron::DecayParam;
 
 fn cifar_small(neuron: NeuronKind) -> CifarSmallConfig {
@@ -88,4 +88,48 @@ fn resnet19_runs_on_event_frames() {
     let model = config.init(&device).unwrap();
     let x = Tensor::<5>::random([2, 1, 2, 8, 8], Distribution::Uniform(0.0, 3.0), &device);
     assert_eq!(model.forward(x).dims(), [2, 1, 11]);
+}
+
+fn vggsnn(neuron: NeuronKind, input_size: usize) -> VggSnnConfig {
+    VggSnnConfig {
+        neuron,
+        param: DecayParam::Tanh,
+        channels_in: 2,
+        classes: 10,
+        input_size,
+    }
+}
+
+#[test]
+fn vggsnn_has_the_parameters_of_its_layer_table() {
+    // Convolutions 2*64 + 64*128 + 128*256 + 256*256 + 256*512 + 3 * 512*512, times 9:
+    // 9,217,152; batch norms 2 * 2,752 = 5,504; classifier on 512 x 3 x 3 at 48x48:
+    // 4,608 * 10 + 10 = 46,090; 8 neuron layers.
+    let device = Device::flex().autodiff();
+    for (kind, want) in [
+        (NeuronKind::Dalif, 9_268_746 + 16),
+        (NeuronKind::Lif, 9_268_746),
+    ] {
+        let config = vggsnn(kind, 48);
+        assert_eq!(config.num_params(), want, "{kind}");
+        assert_eq!(
+            learnable_params(&config.init(&device).unwrap()),
+            want,
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        vggsnn(NeuronKind::Lif, 64).num_params(),
+        9_268_746 + 512 * 7 * 10
+    );
+}
+
+#[test]
+fn vggsnn_checks_its_input_size_and_runs() {
+    let device = Device::flex();
+    let err = vggsnn(NeuronKind::Dalif, 50).init(&device).unwrap_err();
+    assert!(err.to_string().contains("multiple of 16"), "{err}");
+    let model = vggsnn(NeuronKind::Plif, 16).init(&device).unwrap();
+    let x = Tensor::<5>::random([3, 2, 2, 16, 16], Distribution::Uniform(0.0, 2.0), &device);
+    assert_eq!(model.forward(x).dims(), [3, 2, 10]);
 }

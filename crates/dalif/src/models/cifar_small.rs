@@ -8,10 +8,11 @@
 //! | 4 | conv 3x3 256->256, BN, neuron, global average pool | 256 |
 //! | 5 | linear 256->classes, with bias | classes |
 
+use super::ModelError;
 use crate::layers::{
     ConvBnConfig, NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time,
 };
-use crate::neuron::{DecayParam, NeuronError};
+use crate::neuron::DecayParam;
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
@@ -47,7 +48,7 @@ impl CifarSmallConfig {
             .collect()
     }
 
-    pub fn init(&self, device: &Device) -> Result<CifarSmall, NeuronError> {
+    pub fn init(&self, device: &Device) -> Result<CifarSmall, ModelError> {
         let neuron = self.neuron.config(self.param);
         Ok(CifarSmall {
             layers: self

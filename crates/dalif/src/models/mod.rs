@@ -4,10 +4,13 @@
 
 mod cifar_small;
 mod resnet19;
+mod vggsnn;
 
 pub use cifar_small::{CifarSmall, CifarSmallConfig};
 pub use resnet19::{ResNet19, ResNet19Config};
+pub use vggsnn::{VggSnn, VggSnnConfig};
 
+use crate::neuron::NeuronError;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 
@@ -26,4 +29,13 @@ pub fn learnable_params<M: Module>(module: &M) -> usize {
     let mut count = Count(0);
     module.visit(&mut count);
     count.0
+}
+
+/// Errors building a model.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Neuron(#[from] NeuronError),
+    #[error("invalid model configuration: {0}")]
+    Config(String),
 }

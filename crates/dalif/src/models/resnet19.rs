@@ -5,11 +5,12 @@
 //!   2 x 512 (first stride 2);
 //! - head: global average pool, linear 512->256 (bias), neuron, linear 256->classes (bias).
 
+use super::ModelError;
 use crate::layers::{
     ConvBnConfig, NeuronKind, SpikingBasicBlock, SpikingBasicBlockConfig, SpikingConv,
     SpikingConvConfig,
 };
-use crate::neuron::{DaLif, DecayParam, NeuronError};
+use crate::neuron::{DaLif, DecayParam};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
@@ -58,7 +59,7 @@ impl ResNet19Config {
         blocks
     }
 
-    pub fn init(&self, device: &Device) -> Result<ResNet19, NeuronError> {
+    pub fn init(&self, device: &Device) -> Result<ResNet19, ModelError> {
         let neuron = self.neuron.config(self.param);
         Ok(ResNet19 {
             stem: SpikingConvConfig {

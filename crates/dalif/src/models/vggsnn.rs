@@ -1,0 +1,110 @@
+//! VGGSNN (TET, Deng et al. 2022), the CIFAR10-DVS network: eight spiking conv layers
+//! `64, 128, pool, 256, 256, pool, 512, 512, pool, 512, 512, pool` (3x3 convolutions, BN,
+//! neuron; 2x2 average pooling), then one linear classifier on the flattened features.
+//! The convolutions have no bias: the batch norm after each has one.
+
+use super::ModelError;
+use crate::layers::{
+    ConvBnConfig, NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time,
+};
+use crate::neuron::DecayParam;
+use burn::module::Module;
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+
+/// Output channels of each spiking conv layer, and whether a 2x2 pool follows it.
+const LAYERS: [(usize, bool); 8] = [
+    (64, false),
+    (128, true),
+    (256, false),
+    (256, true),
+    (512, false),
+    (512, true),
+    (512, false),
+    (512, true),
+];
+
+#[derive(Module, Debug)]
+pub struct VggSnn {
+    pub layers: Vec<SpikingConv>,
+    pub pool: AvgPool2d,
+    pub fc: Linear,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VggSnnConfig {
+    pub neuron: NeuronKind,
+    pub param: DecayParam,
+    pub channels_in: usize,
+    pub classes: usize,
+    /// Height and width of the input frames (48 or 64 on CIFAR10-DVS); a multiple of 16.
+    pub input_size: usize,
+}
+
+impl VggSnnConfig {
+    fn convs(&self) -> Vec<ConvBnConfig> {
+        let mut cin = self.channels_in;
+        LAYERS
+            .iter()
+            .map(|&(cout, _)| {
+                let c = ConvBnConfig::new(cin, cout, 3, 1);
+                cin = cout;
+                c
+            })
+            .collect()
+    }
+
+    fn features(&self) -> usize {
+        let side = self.input_size / 16;
+        LAYERS[7].0 * side * side
+    }
+
+    pub fn init(&self, device: &Device) -> Result<VggSnn, ModelError> {
+        if self.input_size == 0 || !self.input_size.is_multiple_of(16) {
+            return Err(ModelError::Config(format!(
+                "VGGSNN pools four times by 2: the input size must be a multiple of 16, got {}",
+                self.input_size
+            )));
+        }
+        let neuron = self.neuron.config(self.param);
+        Ok(VggSnn {
+            layers: self
+                .convs()
+                .into_iter()
+                .map(|conv| {
+                    SpikingConvConfig {
+                        conv,
+                        neuron: neuron.clone(),
+                    }
+                    .init(device)
+                })
+                .collect::<Result<_, _>>()?,
+            pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            fc: LinearConfig::new(self.features(), self.classes).init(device),
+        })
+    }
+
+    /// Parameters by the layer table, neurons' decays included.
+    pub fn num_params(&self) -> usize {
+        let convs: usize = self.convs().iter().map(ConvBnConfig::num_params).sum();
+        let neurons = LAYERS.len() * self.neuron.config(self.param).num_learnable();
+        convs + (self.features() + 1) * self.classes + neurons
+    }
+}
+
+impl VggSnn {
+    /// `[T, B, C, H, W] -> logits [T, B, classes]`.
+    pub fn forward(&self, x: Tensor<5>) -> Tensor<3> {
+        let steps = x.dims()[0];
+        let mut x = x;
+        for (layer, &(_, pool)) in self.layers.iter().zip(&LAYERS) {
+            x = layer.forward(x);
+            if pool {
+                x = split_time(self.pool.forward(merge_time(x)), steps);
+            }
+        }
+        let [t, b, c, h, w] = x.dims();
+        self.fc.forward(x.reshape([t, b, c * h * w]))
+    }
+}
