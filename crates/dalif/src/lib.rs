@@ -8,5 +8,6 @@ pub mod bench;
 pub mod layers;
 pub mod models;
 pub mod neuron;
+pub mod training;
 
 pub use neuron::{DaLif, DaLifConfig, Surrogate};
