@@ -4,5 +4,8 @@
 //! fast. The training code sees every data set through [`Dataset`].
 
 mod dataset;
+pub mod digits;
+mod split;
 
 pub use dataset::{DataError, Dataset, InMemoryDataset, Sample};
+pub use split::stratified_split;

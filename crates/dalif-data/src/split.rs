@@ -1,0 +1,114 @@
+//! Deterministic stratified train/test splits.
+
+use crate::{DataError, Dataset, InMemoryDataset};
+
+/// SplitMix64: a tiny, well-mixed generator, so splits depend on the seed alone.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Splits `dataset` into `(train, test)` with `test_fraction` of every class (rounded) in the
+/// test part, chosen by a seeded shuffle; the same seed gives the same split.
+pub fn stratified_split(
+    dataset: &dyn Dataset,
+    test_fraction: f64,
+    seed: u64,
+) -> Result<(InMemoryDataset, InMemoryDataset), DataError> {
+    if !(0.0..1.0).contains(&test_fraction) {
+        return Err(DataError::Invalid(format!(
+            "test fraction {test_fraction} is not in [0, 1)"
+        )));
+    }
+    let mut by_class = vec![Vec::new(); dataset.num_classes()];
+    for i in 0..dataset.len() {
+        by_class[dataset.get(i)?.label].push(i);
+    }
+    let mut state = seed;
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for indices in &mut by_class {
+        for i in (1..indices.len()).rev() {
+            let j = (splitmix(&mut state) % (i as u64 + 1)) as usize;
+            indices.swap(i, j);
+        }
+        let n_test = (indices.len() as f64 * test_fraction).round() as usize;
+        test.extend_from_slice(&indices[..n_test]);
+        train.extend_from_slice(&indices[n_test..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    Ok((subset(dataset, &train)?, subset(dataset, &test)?))
+}
+
+fn subset(dataset: &dyn Dataset, indices: &[usize]) -> Result<InMemoryDataset, DataError> {
+    let mut data = Vec::new();
+    let mut labels = Vec::with_capacity(indices.len());
+    for &i in indices {
+        let s = dataset.get(i)?;
+        data.extend_from_slice(&s.data);
+        labels.push(s.label);
+    }
+    InMemoryDataset::new(
+        dataset.sample_shape().to_vec(),
+        dataset.num_classes(),
+        data,
+        labels,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> InMemoryDataset {
+        // 3 classes of 10, 20 and 30 samples; the value of sample i is i.
+        let labels: Vec<usize> = (0..60)
+            .map(|i| {
+                if i < 10 {
+                    0
+                } else if i < 30 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        InMemoryDataset::new(vec![1], 3, (0..60).map(|i| i as f32).collect(), labels).unwrap()
+    }
+
+    fn values(ds: &InMemoryDataset) -> Vec<f32> {
+        (0..ds.len()).map(|i| ds.get(i).unwrap().data[0]).collect()
+    }
+
+    #[test]
+    fn keeps_class_proportions_and_partitions_the_samples() {
+        let (train, test) = stratified_split(&toy(), 0.2, 7).unwrap();
+        let count = |ds: &InMemoryDataset, c| {
+            (0..ds.len())
+                .filter(|&i| ds.get(i).unwrap().label == c)
+                .count()
+        };
+        assert_eq!(
+            [count(&test, 0), count(&test, 1), count(&test, 2)],
+            [2, 4, 6]
+        );
+        assert_eq!(train.len() + test.len(), 60);
+        let mut all = values(&train);
+        all.extend(values(&test));
+        all.sort_by(f32::total_cmp);
+        assert_eq!(all, (0..60).map(|i| i as f32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn same_seed_same_split_other_seed_other_split() {
+        let a = stratified_split(&toy(), 0.25, 1).unwrap().1;
+        let b = stratified_split(&toy(), 0.25, 1).unwrap().1;
+        let c = stratified_split(&toy(), 0.25, 2).unwrap().1;
+        assert_eq!(values(&a), values(&b));
+        assert_ne!(values(&a), values(&c));
+        assert!(stratified_split(&toy(), 1.0, 1).is_err());
+    }
+}
