@@ -1,8 +1,14 @@
 //! The `dalif` command line.
 
 use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand};
 use dalif::bench::neuron;
+use dalif::layers::NeuronKind;
+use dalif::models::CifarSmallConfig;
+use dalif::neuron::DecayParam;
+use dalif::training::{OptimizerKind, Readout, TrainConfig, fit};
+use dalif_data::Dataset;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,6 +31,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a spiking network (for now: the embedded 8x8 digits, cifar_small) and print the
+    /// test accuracy after every epoch.
+    Train(TrainArgs),
     /// Measure speed on the workloads of shared/peers/workloads.md.
     #[command(subcommand)]
     Bench(Bench),
@@ -56,6 +65,110 @@ struct NeuronArgs {
     /// Also write the full report (all per-call times) as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Neuron of every layer: dalif, dalif-spatial-only, dalif-temporal-only, lif, plif.
+    #[arg(long, default_value = "dalif")]
+    neuron: NeuronKind,
+    /// DA-LIF's decay parametrisation: tanh or sigmoid.
+    #[arg(long, default_value = "tanh", value_parser = parse_param)]
+    param: DecayParam,
+    /// Time steps T (each image is repeated T times).
+    #[arg(long, default_value_t = 4)]
+    steps: usize,
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Peak learning rate (linear warm-up, then cosine decay to 0).
+    #[arg(long, default_value_t = 0.05)]
+    lr: f64,
+    #[arg(long, default_value_t = 1)]
+    warmup_epochs: usize,
+    /// sgd (momentum 0.9), sgd-nesterov or adamw.
+    #[arg(long, default_value = "sgd")]
+    optimizer: OptimizerKind,
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    #[arg(long, default_value_t = 0.0)]
+    label_smoothing: f32,
+    /// Use the TET loss (mean of per-step cross-entropies) instead of the cross-entropy of the
+    /// mean logits.
+    #[arg(long)]
+    tet: bool,
+    /// Seeds the weights, the train/test split and the batch order.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn parse_param(s: &str) -> Result<DecayParam, String> {
+    match s {
+        "tanh" => Ok(DecayParam::Tanh),
+        "sigmoid" => Ok(DecayParam::Sigmoid),
+        other => Err(format!(
+            "unknown parametrisation '{other}' (expected tanh or sigmoid)"
+        )),
+    }
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let data = dalif_data::digits::load()?;
+    let (train_set, test_set) = dalif_data::stratified_split(&data, 0.2, args.seed)?;
+    let device = Device::flex().autodiff();
+    device.seed(args.seed);
+    let model = CifarSmallConfig {
+        neuron: args.neuron,
+        param: args.param,
+        channels_in: 1,
+        classes: 10,
+    }
+    .init(&device)?;
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        steps: args.steps,
+        lr: args.lr,
+        warmup_epochs: args.warmup_epochs,
+        optimizer: args.optimizer,
+        weight_decay: args.weight_decay,
+        label_smoothing: args.label_smoothing,
+        readout: if args.tet {
+            Readout::Tet
+        } else {
+            Readout::MeanLogits
+        },
+        seed: args.seed,
+    };
+    println!(
+        "digits (UCI, 8x8): {} train / {} test; cifar_small with {} neurons, T = {}, {} epochs",
+        train_set.len(),
+        test_set.len(),
+        args.neuron,
+        args.steps,
+        args.epochs
+    );
+    let mut last = None;
+    fit(model, &train_set, &test_set, &config, &device, |m| {
+        println!(
+            "epoch {:>3}  loss {:.4}  train acc {:.2}%  test loss {:.4}  test acc {:.2}%  lr {:.4}  alpha[0] {:.3}  beta[0] {:.3}  {:.1}s",
+            m.epoch + 1,
+            m.train_loss,
+            100.0 * m.train_accuracy,
+            m.test_loss,
+            100.0 * m.test_accuracy,
+            m.lr,
+            m.alpha.first().copied().unwrap_or(f64::NAN),
+            m.beta.first().copied().unwrap_or(f64::NAN),
+            m.seconds
+        );
+        last = Some(m.test_accuracy);
+    })?;
+    if let Some(acc) = last {
+        println!("test accuracy: {:.2}%", 100.0 * acc);
+    }
+    Ok(())
 }
 
 fn parse_shape(s: &str) -> Result<Vec<usize>> {
@@ -115,6 +228,7 @@ fn bench_neuron(args: NeuronArgs) -> Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Train(args) => train(args),
         Command::Bench(Bench::Neuron(args)) => bench_neuron(args),
     };
     match result {

@@ -8,4 +8,4 @@ pub mod digits;
 mod split;
 
 pub use dataset::{DataError, Dataset, InMemoryDataset, Sample};
-pub use split::stratified_split;
+pub use split::{shuffled_indices, stratified_split};

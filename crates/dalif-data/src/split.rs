@@ -11,6 +11,21 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// `0..n` in an order fixed by `seed` (Fisher-Yates with SplitMix64).
+pub fn shuffled_indices(n: usize, seed: u64) -> Vec<usize> {
+    let mut indices: Vec<usize> = (0..n).collect();
+    shuffle(&mut indices, seed);
+    indices
+}
+
+fn shuffle(indices: &mut [usize], seed: u64) {
+    let mut state = seed;
+    for i in (1..indices.len()).rev() {
+        let j = (splitmix(&mut state) % (i as u64 + 1)) as usize;
+        indices.swap(i, j);
+    }
+}
+
 /// Splits `dataset` into `(train, test)` with `test_fraction` of every class (rounded) in the
 /// test part, chosen by a seeded shuffle; the same seed gives the same split.
 pub fn stratified_split(
@@ -27,13 +42,9 @@ pub fn stratified_split(
     for i in 0..dataset.len() {
         by_class[dataset.get(i)?.label].push(i);
     }
-    let mut state = seed;
     let (mut train, mut test) = (Vec::new(), Vec::new());
-    for indices in &mut by_class {
-        for i in (1..indices.len()).rev() {
-            let j = (splitmix(&mut state) % (i as u64 + 1)) as usize;
-            indices.swap(i, j);
-        }
+    for (c, indices) in by_class.iter_mut().enumerate() {
+        shuffle(indices, seed.wrapping_add(c as u64));
         let n_test = (indices.len() as f64 * test_fraction).round() as usize;
         test.extend_from_slice(&indices[..n_test]);
         train.extend_from_slice(&indices[n_test..]);

@@ -10,7 +10,7 @@ pub use cifar_small::{CifarSmall, CifarSmallConfig};
 pub use resnet19::{ResNet19, ResNet19Config};
 pub use vggsnn::{VggSnn, VggSnnConfig};
 
-use crate::neuron::NeuronError;
+use crate::neuron::{DaLif, NeuronError};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 
@@ -38,4 +38,44 @@ pub enum ModelError {
     Neuron(#[from] NeuronError),
     #[error("invalid model configuration: {0}")]
     Config(String),
+}
+
+/// A spiking network that classifies `[T, B, C, H, W]` inputs.
+pub trait SpikingClassifier: Module + Clone {
+    /// Per-step logits `[T, B, classes]`.
+    fn forward(&self, x: Tensor<5>) -> Tensor<3>;
+
+    /// Every spiking layer, input side first.
+    fn neurons(&self) -> Vec<&DaLif>;
+}
+
+impl SpikingClassifier for CifarSmall {
+    fn forward(&self, x: Tensor<5>) -> Tensor<3> {
+        CifarSmall::forward(self, x)
+    }
+    fn neurons(&self) -> Vec<&DaLif> {
+        self.layers.iter().map(|l| &l.neuron).collect()
+    }
+}
+
+impl SpikingClassifier for ResNet19 {
+    fn forward(&self, x: Tensor<5>) -> Tensor<3> {
+        ResNet19::forward(self, x)
+    }
+    fn neurons(&self) -> Vec<&DaLif> {
+        let blocks = self.blocks.iter().flat_map(|b| [&b.neuron1, &b.neuron2]);
+        std::iter::once(&self.stem.neuron)
+            .chain(blocks)
+            .chain(std::iter::once(&self.neuron))
+            .collect()
+    }
+}
+
+impl SpikingClassifier for VggSnn {
+    fn forward(&self, x: Tensor<5>) -> Tensor<3> {
+        VggSnn::forward(self, x)
+    }
+    fn neurons(&self) -> Vec<&DaLif> {
+        self.layers.iter().map(|l| &l.neuron).collect()
+    }
 }
