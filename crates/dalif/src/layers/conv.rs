@@ -73,6 +73,32 @@ pub struct SpikingConvConfig {
 }
 
 impl SpikingConvConfig {
+    /// 3x3, stride-1 spiking conv layers `channels_in -> widths[0] -> widths[1] -> ...`, all
+    /// with `neuron`: the plain convolutional stacks of `cifar_small` and VGGSNN.
+    pub fn chain(
+        channels_in: usize,
+        widths: impl IntoIterator<Item = usize>,
+        neuron: &DaLifConfig,
+    ) -> Vec<Self> {
+        let mut cin = channels_in;
+        widths
+            .into_iter()
+            .map(|cout| {
+                let conv = ConvBnConfig::new(cin, cout, 3, 1);
+                cin = cout;
+                Self {
+                    conv,
+                    neuron: neuron.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Learnable parameters: the convolution's, the batch norm's and the neuron's.
+    pub fn num_params(&self) -> usize {
+        self.conv.num_params() + self.neuron.num_learnable()
+    }
+
     pub fn init(&self, device: &Device) -> Result<SpikingConv, NeuronError> {
         Ok(SpikingConv {
             conv_bn: self.conv.init(device),

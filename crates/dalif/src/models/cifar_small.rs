@@ -9,9 +9,7 @@
 //! | 5 | linear 256->classes, with bias | classes |
 
 use super::ModelError;
-use crate::layers::{
-    ConvBnConfig, NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time,
-};
+use crate::layers::{NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time};
 use crate::neuron::DecayParam;
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -36,43 +34,31 @@ pub struct CifarSmallConfig {
 }
 
 impl CifarSmallConfig {
-    fn convs(&self) -> Vec<ConvBnConfig> {
-        let mut cin = self.channels_in;
-        WIDTHS
-            .iter()
-            .map(|&cout| {
-                let c = ConvBnConfig::new(cin, cout, 3, 1);
-                cin = cout;
-                c
-            })
-            .collect()
+    fn layers(&self) -> Vec<SpikingConvConfig> {
+        SpikingConvConfig::chain(self.channels_in, WIDTHS, &self.neuron.config(self.param))
     }
 
     pub fn init(&self, device: &Device) -> Result<CifarSmall, ModelError> {
-        let neuron = self.neuron.config(self.param);
         Ok(CifarSmall {
             layers: self
-                .convs()
-                .into_iter()
-                .map(|conv| {
-                    SpikingConvConfig {
-                        conv,
-                        neuron: neuron.clone(),
-                    }
-                    .init(device)
-                })
+                .layers()
+                .iter()
+                .map(|layer| layer.init(device))
                 .collect::<Result<_, _>>()?,
             pool: MaxPool2dConfig::new([2, 2]).init(),
             fc: LinearConfig::new(WIDTHS[3], self.classes).init(device),
         })
     }
 
-    /// Parameters by the layer table: convolutions, batch norms, the classifier, and the
-    /// neurons' learnable decays.
+    /// Parameters by the layer table: convolutions, batch norms, neurons' decays and the
+    /// classifier.
     pub fn num_params(&self) -> usize {
-        let convs: usize = self.convs().iter().map(ConvBnConfig::num_params).sum();
-        let neurons = WIDTHS.len() * self.neuron.config(self.param).num_learnable();
-        convs + WIDTHS[3] * self.classes + self.classes + neurons
+        let layers: usize = self
+            .layers()
+            .iter()
+            .map(SpikingConvConfig::num_params)
+            .sum();
+        layers + (WIDTHS[3] + 1) * self.classes
     }
 }
 

@@ -4,9 +4,7 @@
 //! The convolutions have no bias: the batch norm after each has one.
 
 use super::ModelError;
-use crate::layers::{
-    ConvBnConfig, NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time,
-};
+use crate::layers::{NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time};
 use crate::neuron::DecayParam;
 use burn::module::Module;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
@@ -43,16 +41,9 @@ pub struct VggSnnConfig {
 }
 
 impl VggSnnConfig {
-    fn convs(&self) -> Vec<ConvBnConfig> {
-        let mut cin = self.channels_in;
-        LAYERS
-            .iter()
-            .map(|&(cout, _)| {
-                let c = ConvBnConfig::new(cin, cout, 3, 1);
-                cin = cout;
-                c
-            })
-            .collect()
+    fn layers(&self) -> Vec<SpikingConvConfig> {
+        let widths = LAYERS.iter().map(|&(cout, _)| cout);
+        SpikingConvConfig::chain(self.channels_in, widths, &self.neuron.config(self.param))
     }
 
     fn features(&self) -> usize {
@@ -67,18 +58,11 @@ impl VggSnnConfig {
                 self.input_size
             )));
         }
-        let neuron = self.neuron.config(self.param);
         Ok(VggSnn {
             layers: self
-                .convs()
-                .into_iter()
-                .map(|conv| {
-                    SpikingConvConfig {
-                        conv,
-                        neuron: neuron.clone(),
-                    }
-                    .init(device)
-                })
+                .layers()
+                .iter()
+                .map(|layer| layer.init(device))
                 .collect::<Result<_, _>>()?,
             pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             fc: LinearConfig::new(self.features(), self.classes).init(device),
@@ -87,9 +71,12 @@ impl VggSnnConfig {
 
     /// Parameters by the layer table, neurons' decays included.
     pub fn num_params(&self) -> usize {
-        let convs: usize = self.convs().iter().map(ConvBnConfig::num_params).sum();
-        let neurons = LAYERS.len() * self.neuron.config(self.param).num_learnable();
-        convs + (self.features() + 1) * self.classes + neurons
+        let layers: usize = self
+            .layers()
+            .iter()
+            .map(SpikingConvConfig::num_params)
+            .sum();
+        layers + (self.features() + 1) * self.classes
     }
 }
 
