@@ -78,20 +78,25 @@ struct TrainArgs {
     /// Time steps T (each image is repeated T times).
     #[arg(long, default_value_t = 4)]
     steps: usize,
+    /// Passes over the training set.
     #[arg(long, default_value_t = 5)]
     epochs: usize,
+    /// Images per optimiser step.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     /// Peak learning rate (linear warm-up, then cosine decay to 0).
     #[arg(long, default_value_t = 0.05)]
     lr: f64,
+    /// Epochs of linear learning-rate warm-up.
     #[arg(long, default_value_t = 1)]
     warmup_epochs: usize,
     /// sgd (momentum 0.9), sgd-nesterov or adamw.
     #[arg(long, default_value = "sgd")]
     optimizer: OptimizerKind,
+    /// Weight decay (L2 for SGD, decoupled for AdamW), on every parameter.
     #[arg(long, default_value_t = 0.0)]
     weight_decay: f64,
+    /// Label smoothing of the cross-entropy (0.1 is common).
     #[arg(long, default_value_t = 0.0)]
     label_smoothing: f32,
     /// Use the TET loss (mean of per-step cross-entropies) instead of the cross-entropy of the
