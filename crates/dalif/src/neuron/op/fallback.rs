@@ -64,6 +64,9 @@ impl<B: Backend> Ft<B> {
     fn recip(self) -> Self {
         Ft(B::float_recip(self.0))
     }
+    fn exp(self) -> Self {
+        Ft(B::float_exp(self.0))
+    }
     fn reshape(self, dims: &[usize]) -> Self {
         Ft(B::float_reshape(self.0, Shape::from(dims.to_vec())))
     }
@@ -143,12 +146,6 @@ fn primitive<B: Backend>(x: Ft<B>, op: &DaLifOp) -> Ft<B> {
             let d = x.muls(1.0 / op.v_th).clamp(-0.5, 0.5);
             Ft(B::float_tanh(d.muls(p).0)).adds(t).muls(1.0 / (2.0 * t))
         }
-    }
-}
-
-impl<B: Backend> Ft<B> {
-    fn exp(self) -> Self {
-        Ft(B::float_exp(self.0))
     }
 }
 
