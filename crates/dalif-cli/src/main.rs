@@ -73,7 +73,7 @@ struct TrainArgs {
     #[arg(long, default_value = "dalif")]
     neuron: NeuronKind,
     /// DA-LIF's decay parametrisation: tanh or sigmoid.
-    #[arg(long, default_value = "tanh", value_parser = parse_param)]
+    #[arg(long, default_value = "tanh")]
     param: DecayParam,
     /// Time steps T (each image is repeated T times).
     #[arg(long, default_value_t = 4)]
@@ -106,16 +106,6 @@ struct TrainArgs {
     /// Seeds the weights, the train/test split and the batch order.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-}
-
-fn parse_param(s: &str) -> Result<DecayParam, String> {
-    match s {
-        "tanh" => Ok(DecayParam::Tanh),
-        "sigmoid" => Ok(DecayParam::Sigmoid),
-        other => Err(format!(
-            "unknown parametrisation '{other}' (expected tanh or sigmoid)"
-        )),
-    }
 }
 
 fn train(args: TrainArgs) -> Result<()> {

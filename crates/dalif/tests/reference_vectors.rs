@@ -77,11 +77,9 @@ impl Vector {
     }
 
     fn param(&self) -> DecayParam {
-        match self.cfg_str("param") {
-            "tanh" => DecayParam::Tanh,
-            "sigmoid" => DecayParam::Sigmoid,
-            p => panic!("{}: unknown parametrisation {p}", self.name),
-        }
+        self.cfg_str("param")
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: {e}", self.name))
     }
 }
 

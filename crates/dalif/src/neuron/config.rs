@@ -59,6 +59,21 @@ impl DecayParam {
     }
 }
 
+/// Parses `tanh` or `sigmoid`.
+impl std::str::FromStr for DecayParam {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tanh" => Ok(DecayParam::Tanh),
+            "sigmoid" => Ok(DecayParam::Sigmoid),
+            other => Err(format!(
+                "unknown parametrisation '{other}' (expected tanh or sigmoid)"
+            )),
+        }
+    }
+}
+
 /// Where the spatial decay `alpha` and the temporal decay `beta` come from.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -307,6 +322,13 @@ mod tests {
         assert!(DecayParam::Sigmoid.inverse(-0.5).is_err());
         assert!(DecayParam::Tanh.inverse(1.0).is_err());
         assert!((DecayParam::Tanh.inverse(-0.5).unwrap() - (-0.5f64).atanh()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn parametrisations_parse_by_name() {
+        assert_eq!("tanh".parse::<DecayParam>(), Ok(DecayParam::Tanh));
+        assert_eq!("sigmoid".parse::<DecayParam>(), Ok(DecayParam::Sigmoid));
+        assert!("relu".parse::<DecayParam>().unwrap_err().contains("'relu'"));
     }
 
     #[test]
