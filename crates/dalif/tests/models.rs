@@ -4,7 +4,10 @@
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use dalif::layers::NeuronKind;
-use dalif::models::{CifarSmallConfig, ResNet19Config, VggSnnConfig, learnable_params};
+use dalif::layers::SpikeMonitor;
+use dalif::models::{
+    CifarSmallConfig, ModelConfig, ModelKind, SpikingClassifier, VggSnnConfig, learnable_params,
+};
 use dalif::neuron::DecayParam;
 
 fn cifar_small(neuron: NeuronKind) -> CifarSmallConfig {
@@ -41,7 +44,7 @@ fn cifar_small_gives_per_step_logits_and_trains_every_neuron() {
     let device = Device::flex().autodiff();
     let model = cifar_small(NeuronKind::Dalif).init(&device).unwrap();
     let x = Tensor::<5>::random([2, 3, 3, 16, 16], Distribution::Normal(0.0, 2.0), &device);
-    let logits = model.forward(x);
+    let logits = model.forward(x, &mut SpikeMonitor::off());
     assert_eq!(logits.dims(), [2, 3, 10]);
     let grads = logits.mean().backward();
     for (i, layer) in model.layers.iter().enumerate() {
@@ -53,41 +56,106 @@ fn cifar_small_gives_per_step_logits_and_trains_every_neuron() {
     }
 }
 
-#[test]
-fn resnet19_has_the_parameters_of_its_layer_table() {
-    let device = Device::flex().autodiff();
-    // workloads.md section R: 12,697,994 + 2 per neuron layer (18 layers).
-    for (kind, want) in [
-        (NeuronKind::Dalif, 12_698_030),
-        (NeuronKind::Lif, 12_697_994),
-    ] {
-        let config = ResNet19Config {
-            neuron: kind,
-            param: DecayParam::Tanh,
-            channels_in: 3,
-            classes: 10,
-        };
-        assert_eq!(config.num_params(), want, "{kind}");
-        assert_eq!(
-            learnable_params(&config.init(&device).unwrap()),
-            want,
-            "{kind}"
-        );
+fn model(
+    kind: ModelKind,
+    neuron: NeuronKind,
+    cin: usize,
+    classes: usize,
+    size: usize,
+) -> ModelConfig {
+    ModelConfig {
+        kind,
+        neuron,
+        param: DecayParam::Tanh,
+        channels_in: cin,
+        classes,
+        input_size: [size, size],
     }
 }
 
 #[test]
-fn resnet19_runs_on_event_frames() {
+fn resnets_have_the_parameters_of_their_layer_tables() {
+    let device = Device::flex().autodiff();
+    // ResNet-19: workloads.md section R, 12,697,994 with LIF, 18 neuron layers.
+    // ResNet-18/34 (3 -> 1000): torchvision's 11,689,512 and 21,797,672 (same convolutions
+    // without bias, batch norms, 1x1 shortcuts and classifier), 17 and 33 neuron layers.
+    // ResNet-20 (3 -> 10, 32x32): stem 3*64*9 + 2*64*9*64 + 3*128 = 75,840; the four stages of
+    // ResNet-18 (11,689,512 - 9,536 stem - 513,000 classifier = 11,166,976); classifier
+    // 512*2*2*10 = 20,480 without bias: 11,263,296, 19 neuron layers.
+    for (kind, classes, size, lif, layers) in [
+        (ModelKind::ResNet19, 10, 32, 12_697_994, 18),
+        (ModelKind::ResNet18, 1000, 64, 11_689_512, 17),
+        (ModelKind::ResNet34, 1000, 64, 21_797_672, 33),
+        (ModelKind::ResNet20, 10, 32, 11_263_296, 19),
+    ] {
+        for (neuron, extra) in [(NeuronKind::Lif, 0), (NeuronKind::Dalif, 2 * layers)] {
+            let config = model(kind, neuron, 3, classes, size);
+            assert_eq!(config.num_params(), lif + extra, "{kind} {neuron}");
+            let net = config.init(&device).unwrap();
+            assert_eq!(learnable_params(&net), lif + extra, "{kind} {neuron}");
+            assert_eq!(net.neurons().len(), layers, "{kind}");
+        }
+    }
+}
+
+#[test]
+fn dalif_adds_two_parameters_per_spiking_layer_in_every_model() {
+    let device = Device::flex().autodiff();
+    for kind in ModelKind::ALL {
+        let size = 48;
+        let lif = model(kind, NeuronKind::Lif, 2, 10, size);
+        let dalif = model(kind, NeuronKind::Dalif, 2, 10, size);
+        let layers = dalif.init(&device).unwrap().neurons().len();
+        assert_eq!(dalif.num_params() - lif.num_params(), 2 * layers, "{kind}");
+    }
+}
+
+#[test]
+fn resnets_run_on_event_frames_and_report_every_firing_rate() {
     let device = Device::flex();
-    let config = ResNet19Config {
-        neuron: NeuronKind::Dalif,
-        param: DecayParam::Sigmoid,
-        channels_in: 2,
-        classes: 11,
-    };
-    let model = config.init(&device).unwrap();
-    let x = Tensor::<5>::random([2, 1, 2, 8, 8], Distribution::Uniform(0.0, 3.0), &device);
-    assert_eq!(model.forward(x).dims(), [2, 1, 11]);
+    for kind in [
+        ModelKind::ResNet19,
+        ModelKind::ResNet20,
+        ModelKind::ResNet18,
+    ] {
+        let net = model(kind, NeuronKind::Dalif, 2, 11, 16)
+            .init(&device)
+            .unwrap();
+        let x = Tensor::<5>::random([2, 1, 2, 16, 16], Distribution::Uniform(0.0, 3.0), &device);
+        let mut monitor = SpikeMonitor::on();
+        assert_eq!(
+            net.forward_monitored(x, &mut monitor).dims(),
+            [2, 1, 11],
+            "{kind}"
+        );
+        let rates = monitor.into_rates();
+        assert_eq!(rates.len(), net.neurons().len(), "{kind}");
+        assert!(
+            rates.iter().all(|r| (0.0..=1.0).contains(r)),
+            "{kind}: {rates:?}"
+        );
+        assert!(rates[0] > 0.0, "{kind}: the first layer fires: {rates:?}");
+    }
+    let err = model(ModelKind::ResNet20, NeuronKind::Dalif, 2, 10, 40)
+        .init(&device)
+        .unwrap_err();
+    assert!(err.to_string().contains("multiples of 16"), "{err}");
+}
+
+#[test]
+fn model_names_parse_and_unknown_ones_are_refused() {
+    for kind in ModelKind::ALL {
+        assert_eq!(kind.name().parse::<ModelKind>(), Ok(kind));
+    }
+    assert_eq!(
+        "cifar_small".parse::<ModelKind>(),
+        Ok(ModelKind::CifarSmall)
+    );
+    let err = "resnet50".parse::<ModelKind>().unwrap_err();
+    assert!(
+        err.contains("unknown model 'resnet50'") && err.contains("vggsnn"),
+        "{err}"
+    );
 }
 
 fn vggsnn(neuron: NeuronKind, input_size: usize) -> VggSnnConfig {
@@ -96,7 +164,7 @@ fn vggsnn(neuron: NeuronKind, input_size: usize) -> VggSnnConfig {
         param: DecayParam::Tanh,
         channels_in: 2,
         classes: 10,
-        input_size,
+        input_size: [input_size, input_size],
     }
 }
 
@@ -128,8 +196,8 @@ fn vggsnn_has_the_parameters_of_its_layer_table() {
 fn vggsnn_checks_its_input_size_and_runs() {
     let device = Device::flex();
     let err = vggsnn(NeuronKind::Dalif, 50).init(&device).unwrap_err();
-    assert!(err.to_string().contains("multiple of 16"), "{err}");
+    assert!(err.to_string().contains("multiples of 16"), "{err}");
     let model = vggsnn(NeuronKind::Plif, 16).init(&device).unwrap();
     let x = Tensor::<5>::random([3, 2, 2, 16, 16], Distribution::Uniform(0.0, 2.0), &device);
-    assert_eq!(model.forward(x).dims(), [3, 2, 10]);
+    assert_eq!(SpikingClassifier::forward(&model, x).dims(), [3, 2, 10]);
 }

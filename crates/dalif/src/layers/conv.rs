@@ -1,6 +1,6 @@
 //! Convolution + batch norm on the merged `[T*B, ...]` batch, and the spiking conv block.
 
-use super::{merge_time, split_time};
+use super::{SpikeMonitor, merge_time, split_time};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -108,8 +108,10 @@ impl SpikingConvConfig {
 }
 
 impl SpikingConv {
-    /// `[T, B, Cin, H, W] -> spikes [T, B, Cout, H', W']`.
-    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
-        self.neuron.forward(self.conv_bn.forward(x))
+    /// `[T, B, Cin, H, W] -> spikes [T, B, Cout, H', W']`, their rate recorded in `monitor`.
+    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<5> {
+        let spikes = self.neuron.forward(self.conv_bn.forward(x));
+        monitor.record(&spikes);
+        spikes
     }
 }

@@ -3,10 +3,12 @@
 //! and batch, tdBN-style); spiking neurons run over T.
 
 mod conv;
+mod monitor;
 mod neuron_kind;
 mod residual;
 
 pub use conv::{ConvBn, ConvBnConfig, SpikingConv, SpikingConvConfig};
+pub use monitor::SpikeMonitor;
 pub use neuron_kind::NeuronKind;
 pub use residual::{SpikingBasicBlock, SpikingBasicBlockConfig};
 

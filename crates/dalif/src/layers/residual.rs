@@ -2,7 +2,7 @@
 //! `y = N1(BN1(conv1(x)))`, `out = N2(BN2(conv2(y)) + shortcut(x))`, the shortcut being the
 //! identity or `BN(conv1x1(x))` when the shape changes; the addition is before the neuron.
 
-use super::{ConvBn, ConvBnConfig};
+use super::{ConvBn, ConvBnConfig, SpikeMonitor};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -55,14 +55,18 @@ impl SpikingBasicBlockConfig {
 }
 
 impl SpikingBasicBlock {
-    /// `[T, B, Cin, H, W] -> spikes [T, B, Cout, H/s, W/s]`.
-    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
+    /// `[T, B, Cin, H, W] -> spikes [T, B, Cout, H/s, W/s]`, the rates of both neurons
+    /// recorded in `monitor`.
+    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<5> {
         let y = self.neuron1.forward(self.conv1.forward(x.clone()));
+        monitor.record(&y);
         let y = self.conv2.forward(y);
         let shortcut = match &self.shortcut {
             Some(conv) => conv.forward(x),
             None => x,
         };
-        self.neuron2.forward(y + shortcut)
+        let out = self.neuron2.forward(y + shortcut);
+        monitor.record(&out);
+        out
     }
 }

@@ -9,7 +9,9 @@
 //! | 5 | linear 256->classes, with bias | classes |
 
 use super::ModelError;
-use crate::layers::{NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time};
+use crate::layers::{
+    NeuronKind, SpikeMonitor, SpikingConv, SpikingConvConfig, merge_time, split_time,
+};
 use crate::neuron::DecayParam;
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -63,12 +65,12 @@ impl CifarSmallConfig {
 }
 
 impl CifarSmall {
-    /// `[T, B, C, H, W] -> logits [T, B, classes]`.
-    pub fn forward(&self, x: Tensor<5>) -> Tensor<3> {
+    /// `[T, B, C, H, W] -> logits [T, B, classes]`, every neuron's rate recorded in `monitor`.
+    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
         let steps = x.dims()[0];
         let mut x = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
+            x = layer.forward(x, monitor);
             if i == 1 || i == 2 {
                 x = split_time(self.pool.forward(merge_time(x)), steps);
             }

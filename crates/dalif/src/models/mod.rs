@@ -3,16 +3,20 @@
 //! training loss averages them over T, or applies TET per step).
 
 mod cifar_small;
-mod resnet19;
+mod resnet;
 mod vggsnn;
 
 pub use cifar_small::{CifarSmall, CifarSmallConfig};
-pub use resnet19::{ResNet19, ResNet19Config};
+pub use resnet::{ResNetArch, ResNetConfig, SpikingResNet};
 pub use vggsnn::{VggSnn, VggSnnConfig};
 
-use crate::neuron::{DaLif, NeuronError};
+use crate::layers::{NeuronKind, SpikeMonitor};
+use crate::neuron::{DaLif, DecayParam, NeuronError};
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
 
 /// The number of learnable parameters: those that take gradients, so batch-norm running
 /// statistics (which burn's `num_params` counts) are left out. `module` must live on an
@@ -42,40 +46,207 @@ pub enum ModelError {
 
 /// A spiking network that classifies `[T, B, C, H, W]` inputs.
 pub trait SpikingClassifier: Module + Clone {
-    /// Per-step logits `[T, B, classes]`.
-    fn forward(&self, x: Tensor<5>) -> Tensor<3>;
+    /// Per-step logits `[T, B, classes]`, recording every spiking layer's firing rate in
+    /// `monitor`.
+    fn forward_monitored(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3>;
 
-    /// Every spiking layer, input side first.
+    /// Per-step logits `[T, B, classes]`.
+    fn forward(&self, x: Tensor<5>) -> Tensor<3> {
+        self.forward_monitored(x, &mut SpikeMonitor::off())
+    }
+
+    /// Every spiking layer, in the order the forward pass reaches them.
     fn neurons(&self) -> Vec<&DaLif>;
 }
 
 impl SpikingClassifier for CifarSmall {
-    fn forward(&self, x: Tensor<5>) -> Tensor<3> {
-        CifarSmall::forward(self, x)
+    fn forward_monitored(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
+        CifarSmall::forward(self, x, monitor)
     }
     fn neurons(&self) -> Vec<&DaLif> {
         self.layers.iter().map(|l| &l.neuron).collect()
     }
 }
 
-impl SpikingClassifier for ResNet19 {
-    fn forward(&self, x: Tensor<5>) -> Tensor<3> {
-        ResNet19::forward(self, x)
+impl SpikingClassifier for SpikingResNet {
+    fn forward_monitored(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
+        SpikingResNet::forward(self, x, monitor)
     }
     fn neurons(&self) -> Vec<&DaLif> {
+        let stem = self.stem.iter().map(|l| &l.neuron);
         let blocks = self.blocks.iter().flat_map(|b| [&b.neuron1, &b.neuron2]);
-        std::iter::once(&self.stem.neuron)
-            .chain(blocks)
-            .chain(std::iter::once(&self.neuron))
-            .collect()
+        stem.chain(blocks).chain(&self.hidden_neuron).collect()
     }
 }
 
 impl SpikingClassifier for VggSnn {
-    fn forward(&self, x: Tensor<5>) -> Tensor<3> {
-        VggSnn::forward(self, x)
+    fn forward_monitored(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
+        VggSnn::forward(self, x, monitor)
     }
     fn neurons(&self) -> Vec<&DaLif> {
         self.layers.iter().map(|l| &l.neuron).collect()
+    }
+}
+
+/// The models of the zoo, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    CifarSmall,
+    ResNet19,
+    ResNet20,
+    ResNet18,
+    ResNet34,
+    VggSnn,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 6] = [
+        ModelKind::CifarSmall,
+        ModelKind::ResNet19,
+        ModelKind::ResNet20,
+        ModelKind::ResNet18,
+        ModelKind::ResNet34,
+        ModelKind::VggSnn,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::CifarSmall => "cifar-small",
+            ModelKind::ResNet19 => "resnet19",
+            ModelKind::ResNet20 => "resnet20",
+            ModelKind::ResNet18 => "resnet18",
+            ModelKind::ResNet34 => "resnet34",
+            ModelKind::VggSnn => "vggsnn",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+
+    /// Accepts the names of [`ModelKind::name`], and `cifar_small` for the small CNN.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let wanted = s.to_ascii_lowercase().replace('_', "-");
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|m| m.name()).collect();
+                format!(
+                    "unknown model '{s}' (expected one of: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// Everything that fixes a model's architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub kind: ModelKind,
+    pub neuron: NeuronKind,
+    pub param: DecayParam,
+    pub channels_in: usize,
+    pub classes: usize,
+    /// `[H, W]` of the input (only the models that flatten their features depend on it).
+    pub input_size: [usize; 2],
+}
+
+/// Any model of the zoo, as one module type.
+// One value per run, moved by value through the optimiser: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Network {
+    CifarSmall(CifarSmall),
+    ResNet(SpikingResNet),
+    VggSnn(VggSnn),
+}
+
+impl ModelConfig {
+    fn resnet(&self, arch: ResNetArch) -> ResNetConfig {
+        ResNetConfig {
+            arch,
+            neuron: self.neuron,
+            param: self.param,
+            channels_in: self.channels_in,
+            classes: self.classes,
+            input_size: self.input_size,
+        }
+    }
+
+    fn cifar_small(&self) -> CifarSmallConfig {
+        CifarSmallConfig {
+            neuron: self.neuron,
+            param: self.param,
+            channels_in: self.channels_in,
+            classes: self.classes,
+        }
+    }
+
+    fn vggsnn(&self) -> VggSnnConfig {
+        VggSnnConfig {
+            neuron: self.neuron,
+            param: self.param,
+            channels_in: self.channels_in,
+            classes: self.classes,
+            input_size: self.input_size,
+        }
+    }
+
+    fn arch(&self) -> Option<ResNetArch> {
+        match self.kind {
+            ModelKind::ResNet19 => Some(ResNetArch::ResNet19),
+            ModelKind::ResNet20 => Some(ResNetArch::ResNet20),
+            ModelKind::ResNet18 => Some(ResNetArch::ResNet18),
+            ModelKind::ResNet34 => Some(ResNetArch::ResNet34),
+            ModelKind::CifarSmall | ModelKind::VggSnn => None,
+        }
+    }
+
+    pub fn init(&self, device: &Device) -> Result<Network, ModelError> {
+        if self.channels_in == 0 || self.classes == 0 {
+            return Err(ModelError::Config(format!(
+                "{} needs at least one input channel and one class, got {} and {}",
+                self.kind, self.channels_in, self.classes
+            )));
+        }
+        Ok(match (self.kind, self.arch()) {
+            (_, Some(arch)) => Network::ResNet(self.resnet(arch).init(device)?),
+            (ModelKind::VggSnn, _) => Network::VggSnn(self.vggsnn().init(device)?),
+            _ => Network::CifarSmall(self.cifar_small().init(device)?),
+        })
+    }
+
+    /// Parameters by the layer table, neurons' decays included.
+    pub fn num_params(&self) -> usize {
+        match (self.kind, self.arch()) {
+            (_, Some(arch)) => self.resnet(arch).num_params(),
+            (ModelKind::VggSnn, _) => self.vggsnn().num_params(),
+            _ => self.cifar_small().num_params(),
+        }
+    }
+}
+
+impl SpikingClassifier for Network {
+    fn forward_monitored(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
+        match self {
+            Network::CifarSmall(m) => m.forward_monitored(x, monitor),
+            Network::ResNet(m) => m.forward_monitored(x, monitor),
+            Network::VggSnn(m) => m.forward_monitored(x, monitor),
+        }
+    }
+    fn neurons(&self) -> Vec<&DaLif> {
+        match self {
+            Network::CifarSmall(m) => m.neurons(),
+            Network::ResNet(m) => m.neurons(),
+            Network::VggSnn(m) => m.neurons(),
+        }
     }
 }

@@ -4,7 +4,9 @@
 //! The convolutions have no bias: the batch norm after each has one.
 
 use super::ModelError;
-use crate::layers::{NeuronKind, SpikingConv, SpikingConvConfig, merge_time, split_time};
+use crate::layers::{
+    NeuronKind, SpikeMonitor, SpikingConv, SpikingConvConfig, merge_time, split_time,
+};
 use crate::neuron::DecayParam;
 use burn::module::Module;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
@@ -36,8 +38,8 @@ pub struct VggSnnConfig {
     pub param: DecayParam,
     pub channels_in: usize,
     pub classes: usize,
-    /// Height and width of the input frames (48 or 64 on CIFAR10-DVS); a multiple of 16.
-    pub input_size: usize,
+    /// `[H, W]` of the input frames (48x48 or 64x64 on CIFAR10-DVS); multiples of 16.
+    pub input_size: [usize; 2],
 }
 
 impl VggSnnConfig {
@@ -47,15 +49,16 @@ impl VggSnnConfig {
     }
 
     fn features(&self) -> usize {
-        let side = self.input_size / 16;
-        LAYERS[7].0 * side * side
+        let [h, w] = self.input_size;
+        LAYERS[7].0 * (h / 16) * (w / 16)
     }
 
     pub fn init(&self, device: &Device) -> Result<VggSnn, ModelError> {
-        if self.input_size == 0 || !self.input_size.is_multiple_of(16) {
+        let [h, w] = self.input_size;
+        if h == 0 || w == 0 || !h.is_multiple_of(16) || !w.is_multiple_of(16) {
             return Err(ModelError::Config(format!(
-                "VGGSNN pools four times by 2: the input size must be a multiple of 16, got {}",
-                self.input_size
+                "vggsnn pools four times by 2 and flattens: height and width must be multiples \
+                 of 16, got {h}x{w}"
             )));
         }
         Ok(VggSnn {
@@ -81,12 +84,12 @@ impl VggSnnConfig {
 }
 
 impl VggSnn {
-    /// `[T, B, C, H, W] -> logits [T, B, classes]`.
-    pub fn forward(&self, x: Tensor<5>) -> Tensor<3> {
+    /// `[T, B, C, H, W] -> logits [T, B, classes]`, every neuron's rate recorded in `monitor`.
+    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
         let steps = x.dims()[0];
         let mut x = x;
         for (layer, &(_, pool)) in self.layers.iter().zip(&LAYERS) {
-            x = layer.forward(x);
+            x = layer.forward(x, monitor);
             if pool {
                 x = split_time(self.pool.forward(merge_time(x)), steps);
             }

@@ -1,0 +1,212 @@
+//! Spiking ResNets: a stem, stages of spiking basic blocks, and a head.
+//!
+//! | arch | stem | stages (blocks x width, first stride) | head |
+//! |---|---|---|---|
+//! | `resnet19` (tdBN, Zheng et al. 2021) | conv 3x3 cin->128 | 3x128/1, 3x256/2, 2x512/2 | GAP, linear 512->256, neuron, linear 256->classes |
+//! | `resnet20` (Sengupta et al. 2019 / Rathi et al. 2020; used by Real-Spike and IM-Loss) | 3 x conv 3x3 (cin->64, 64->64, 64->64), avgpool 2 | 2x64/1, 2x128/2, 2x256/2, 2x512/2 | flatten 512 x H/16 x W/16, linear ->classes without bias |
+//! | `resnet18` (ImageNet) | conv 7x7/2 cin->64, maxpool 3x3/2 | 2x64/1, 2x128/2, 2x256/2, 2x512/2 | GAP, linear 512->classes |
+//! | `resnet34` (ImageNet) | conv 7x7/2 cin->64, maxpool 3x3/2 | 3x64/1, 4x128/2, 6x256/2, 3x512/2 | GAP, linear 512->classes |
+//!
+//! Every stem convolution is followed by BN and a neuron; the blocks are
+//! [`SpikingBasicBlock`]s. Convolutions have no bias (BN follows each).
+
+use super::ModelError;
+use crate::layers::{
+    ConvBnConfig, NeuronKind, SpikeMonitor, SpikingBasicBlock, SpikingBasicBlockConfig,
+    SpikingConv, SpikingConvConfig, merge_time, split_time,
+};
+use crate::neuron::{DaLif, DecayParam};
+use burn::module::Module;
+use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Which spiking ResNet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResNetArch {
+    ResNet19,
+    ResNet20,
+    ResNet18,
+    ResNet34,
+}
+
+const RESNET19_HIDDEN: usize = 256;
+
+impl ResNetArch {
+    /// `(blocks, channels, stride of the first block)` per stage.
+    fn stages(self) -> &'static [(usize, usize, usize)] {
+        match self {
+            ResNetArch::ResNet19 => &[(3, 128, 1), (3, 256, 2), (2, 512, 2)],
+            ResNetArch::ResNet20 | ResNetArch::ResNet18 => {
+                &[(2, 64, 1), (2, 128, 2), (2, 256, 2), (2, 512, 2)]
+            }
+            ResNetArch::ResNet34 => &[(3, 64, 1), (4, 128, 2), (6, 256, 2), (3, 512, 2)],
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct SpikingResNet {
+    pub stem: Vec<SpikingConv>,
+    pub blocks: Vec<SpikingBasicBlock>,
+    /// ResNet-19's hidden linear layer and its neuron.
+    pub hidden: Option<Linear>,
+    pub hidden_neuron: Option<DaLif>,
+    pub fc: Linear,
+    #[module(skip)]
+    pub arch: ResNetArch,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResNetConfig {
+    pub arch: ResNetArch,
+    pub neuron: NeuronKind,
+    pub param: DecayParam,
+    pub channels_in: usize,
+    pub classes: usize,
+    /// `[H, W]` of the input; ResNet-20 flattens its last feature map, so it needs both to be
+    /// multiples of 16. The other architectures pool globally and take any size.
+    pub input_size: [usize; 2],
+}
+
+impl ResNetConfig {
+    fn stem(&self) -> Vec<SpikingConvConfig> {
+        let neuron = self.neuron.config(self.param);
+        let conv = |conv| SpikingConvConfig {
+            conv,
+            neuron: neuron.clone(),
+        };
+        let cin = self.channels_in;
+        match self.arch {
+            ResNetArch::ResNet19 => vec![conv(ConvBnConfig::new(cin, 128, 3, 1))],
+            ResNetArch::ResNet20 => SpikingConvConfig::chain(cin, [64; 3], &neuron),
+            ResNetArch::ResNet18 | ResNetArch::ResNet34 => {
+                vec![conv(ConvBnConfig::new(cin, 64, 7, 2))]
+            }
+        }
+    }
+
+    fn blocks(&self) -> Vec<SpikingBasicBlockConfig> {
+        let neuron = self.neuron.config(self.param);
+        let stages = self.arch.stages();
+        let mut cin = stages[0].1;
+        let mut blocks = Vec::new();
+        for &(n, cout, stride) in stages {
+            for i in 0..n {
+                blocks.push(SpikingBasicBlockConfig {
+                    channels_in: cin,
+                    channels_out: cout,
+                    stride: if i == 0 { stride } else { 1 },
+                    neuron: neuron.clone(),
+                });
+                cin = cout;
+            }
+        }
+        blocks
+    }
+
+    /// Inputs of the classifier.
+    fn features(&self) -> usize {
+        match self.arch {
+            ResNetArch::ResNet20 => 512 * (self.input_size[0] / 16) * (self.input_size[1] / 16),
+            ResNetArch::ResNet19 => RESNET19_HIDDEN,
+            ResNetArch::ResNet18 | ResNetArch::ResNet34 => 512,
+        }
+    }
+
+    pub fn init(&self, device: &Device) -> Result<SpikingResNet, ModelError> {
+        let [h, w] = self.input_size;
+        if self.arch == ResNetArch::ResNet20
+            && (h == 0 || w == 0 || !h.is_multiple_of(16) || !w.is_multiple_of(16))
+        {
+            return Err(ModelError::Config(format!(
+                "resnet20 halves its input four times and flattens it: height and width must \
+                 be multiples of 16, got {h}x{w}"
+            )));
+        }
+        let neuron = self.neuron.config(self.param);
+        let resnet19 = self.arch == ResNetArch::ResNet19;
+        Ok(SpikingResNet {
+            stem: self
+                .stem()
+                .iter()
+                .map(|c| c.init(device))
+                .collect::<Result<_, _>>()?,
+            blocks: self
+                .blocks()
+                .iter()
+                .map(|b| b.init(device))
+                .collect::<Result<_, _>>()?,
+            hidden: resnet19.then(|| LinearConfig::new(512, RESNET19_HIDDEN).init(device)),
+            hidden_neuron: resnet19.then(|| neuron.init(device)).transpose()?,
+            fc: LinearConfig::new(self.features(), self.classes)
+                .with_bias(self.arch != ResNetArch::ResNet20)
+                .init(device),
+            arch: self.arch,
+        })
+    }
+
+    /// Parameters by the layer table, neurons' decays included.
+    pub fn num_params(&self) -> usize {
+        let stem = self.stem();
+        let blocks = self.blocks();
+        let stem_params: usize = stem.iter().map(SpikingConvConfig::num_params).sum();
+        let block_params: usize = blocks
+            .iter()
+            .map(SpikingBasicBlockConfig::num_conv_params)
+            .sum();
+        let bias = usize::from(self.arch != ResNetArch::ResNet20);
+        let mut head = (self.features() + bias) * self.classes;
+        let mut neuron_layers = 2 * blocks.len();
+        if self.arch == ResNetArch::ResNet19 {
+            head += (512 + 1) * RESNET19_HIDDEN;
+            neuron_layers += 1;
+        }
+        let per_layer = self.neuron.config(self.param).num_learnable();
+        stem_params + block_params + head + neuron_layers * per_layer
+    }
+}
+
+impl SpikingResNet {
+    /// `[T, B, C, H, W] -> logits [T, B, classes]`, every neuron's rate recorded in `monitor`.
+    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
+        let steps = x.dims()[0];
+        let mut x = x;
+        for layer in &self.stem {
+            x = layer.forward(x, monitor);
+        }
+        x = match self.arch {
+            ResNetArch::ResNet20 => {
+                let pool = AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
+                split_time(pool.forward(merge_time(x)), steps)
+            }
+            ResNetArch::ResNet18 | ResNetArch::ResNet34 => {
+                let pool = MaxPool2dConfig::new([3, 3])
+                    .with_strides([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .init();
+                split_time(pool.forward(merge_time(x)), steps)
+            }
+            ResNetArch::ResNet19 => x,
+        };
+        for block in &self.blocks {
+            x = block.forward(x, monitor);
+        }
+        let [t, b, c, h, w] = x.dims();
+        let features = match self.arch {
+            ResNetArch::ResNet20 => x.reshape([t, b, c * h * w]),
+            _ => x.mean_dims(&[3, 4]).reshape([t, b, c]),
+        };
+        let features = match (&self.hidden, &self.hidden_neuron) {
+            (Some(linear), Some(neuron)) => {
+                let spikes = neuron.forward(linear.forward(features));
+                monitor.record(&spikes);
+                spikes
+            }
+            _ => features,
+        };
+        self.fc.forward(features)
+    }
+}
