@@ -8,6 +8,7 @@ pub mod bench;
 pub mod layers;
 pub mod models;
 pub mod neuron;
+pub mod run;
 pub mod training;
 
 pub use neuron::{DaLif, DaLifConfig, Surrogate};

@@ -201,3 +201,12 @@ fn vggsnn_checks_its_input_size_and_runs() {
     let x = Tensor::<5>::random([3, 2, 2, 16, 16], Distribution::Uniform(0.0, 2.0), &device);
     assert_eq!(SpikingClassifier::forward(&model, x).dims(), [3, 2, 10]);
 }
+
+#[test]
+fn model_names_are_the_same_in_config_files() {
+    for kind in ModelKind::ALL {
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(json, format!("\"{}\"", kind.name()));
+        assert_eq!(serde_json::from_str::<ModelKind>(&json).unwrap(), kind);
+    }
+}

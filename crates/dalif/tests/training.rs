@@ -1,12 +1,19 @@
-//! Training end to end: on a small data set built in memory and on the embedded digits, and
-//! the same seed giving the same numbers.
+//! Training end to end: on small data sets built in memory (images and event frames) and on
+//! the embedded digits; the same seed giving the same numbers; run directories, checkpoints
+//! and exact resumption; weight decay kept off what should not decay.
 
-use burn::tensor::Device;
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
 use dalif::layers::NeuronKind;
-use dalif::models::CifarSmallConfig;
+use dalif::models::{CifarSmall, CifarSmallConfig, SpikingClassifier, init_seeded};
 use dalif::neuron::DecayParam;
-use dalif::training::{EpochMetrics, OptimizerKind, Readout, TrainConfig, fit};
-use dalif_data::{InMemoryDataset, stratified_split};
+use dalif::run::{self, CheckpointKind, Quiet, RunConfig, RunDir, RunError, RunHooks};
+use dalif::training::{
+    EpochMetrics, OptimizerKind, Readout, TrainConfig, TrainError, fit, no_decay_params,
+};
+use dalif_data::{Dataset, InMemoryDataset, stratified_split};
+use std::path::PathBuf;
 
 /// Two classes of 1x8x8 images: a bright left half or a bright right half, with noise.
 fn halves(n: usize, seed: u64) -> InMemoryDataset {
@@ -40,6 +47,7 @@ fn config(epochs: usize, readout: Readout) -> TrainConfig {
         warmup_epochs: 1,
         optimizer: OptimizerKind::Sgd,
         weight_decay: 0.0,
+        no_decay_bn_and_neurons: false,
         label_smoothing: 0.1,
         readout,
         seed: 3,
@@ -53,16 +61,8 @@ fn run(
     seed: u64,
 ) -> Vec<EpochMetrics> {
     let device = Device::flex().autodiff();
-    device.seed(seed);
     let (train, test) = stratified_split(data, 0.25, seed).unwrap();
-    let model = CifarSmallConfig {
-        neuron: NeuronKind::Dalif,
-        param: DecayParam::Tanh,
-        channels_in: data_channels(data),
-        classes,
-    }
-    .init(&device)
-    .unwrap();
+    let model = small(data_channels(data), classes, seed, &device);
     let mut metrics = Vec::new();
     fit(model, &train, &test, config, &device, |m| {
         metrics.push(m.clone())
@@ -71,8 +71,22 @@ fn run(
     metrics
 }
 
+/// cifar_small with DA-LIF, initialised from `seed`. The tests of this file run in parallel
+/// and burn's random generator is one per process: every draw here goes through
+/// `init_seeded`, so the seed alone fixes the weights.
+fn small(channels_in: usize, classes: usize, seed: u64, device: &Device) -> CifarSmall {
+    let config = CifarSmallConfig {
+        neuron: NeuronKind::Dalif,
+        param: DecayParam::Tanh,
+        channels_in,
+        classes,
+    };
+    init_seeded(device, seed, || config.init(device)).unwrap()
+}
+
 fn data_channels(data: &InMemoryDataset) -> usize {
-    dalif_data::Dataset::sample_shape(data)[0]
+    let shape = dalif_data::Dataset::sample_shape(data);
+    shape[shape.len() - 3]
 }
 
 #[test]
@@ -117,4 +131,243 @@ fn learns_the_embedded_digits() {
     let metrics = run(&data, 10, &config, 0);
     let last = metrics.last().unwrap();
     assert!(last.test_accuracy >= 0.85, "{last:?}");
+}
+
+/// Two classes of event-frame samples `[2, 1, 8, 8]`: left then top half bright, or right then
+/// bottom half bright.
+fn frames(n: usize) -> InMemoryDataset {
+    let mut data = Vec::new();
+    for i in 0..n {
+        let label = i % 2;
+        for t in 0..2 {
+            for row in 0..8 {
+                for col in 0..8 {
+                    let on = match (label, t) {
+                        (0, 0) => col < 4,
+                        (0, _) => row < 4,
+                        (_, 0) => col >= 4,
+                        _ => row >= 4,
+                    };
+                    data.push(if on {
+                        1.0
+                    } else {
+                        ((i + row + col) % 3) as f32 * 0.1
+                    });
+                }
+            }
+        }
+    }
+    InMemoryDataset::new(vec![2, 1, 8, 8], 2, data, (0..n).map(|i| i % 2).collect()).unwrap()
+}
+
+#[test]
+fn event_frames_are_fed_as_they_are_and_their_t_must_match() {
+    let data = frames(64);
+    let metrics = run(&data, 2, &config(10, Readout::MeanLogits), 0);
+    let last = metrics.last().unwrap();
+    assert!(last.test_accuracy >= 0.9, "{last:?}");
+    assert_eq!(last.firing_rate.len(), 4);
+    assert!(
+        last.firing_rate.iter().all(|r| *r > 0.0 && *r < 1.0),
+        "{last:?}"
+    );
+
+    let device = Device::flex().autodiff();
+    let model = small(1, 2, 0, &device);
+    let wrong_t = TrainConfig {
+        steps: 3,
+        ..config(1, Readout::MeanLogits)
+    };
+    let err = fit(model, &data, &data, &wrong_t, &device, |_| {}).unwrap_err();
+    assert!(
+        err.to_string().contains("T = 2") && err.to_string().contains("T = 3"),
+        "{err}"
+    );
+}
+
+fn run_config(epochs: usize) -> RunConfig {
+    RunConfig {
+        train: TrainConfig {
+            optimizer: OptimizerKind::AdamW,
+            lr: 0.01,
+            weight_decay: 0.01,
+            no_decay_bn_and_neurons: true,
+            ..config(epochs, Readout::MeanLogits)
+        },
+        ..RunConfig::default()
+    }
+}
+
+/// Stops the run once `after` epochs have completed.
+struct StopAfter {
+    after: usize,
+    done: usize,
+}
+
+impl RunHooks for StopAfter {
+    fn epoch_end(&mut self, _metrics: &EpochMetrics, _is_best: bool) {
+        self.done += 1;
+    }
+    fn stop_requested(&self) -> bool {
+        self.done >= self.after
+    }
+}
+
+fn without_time(metrics: Vec<EpochMetrics>) -> Vec<EpochMetrics> {
+    metrics
+        .into_iter()
+        .map(|m| EpochMetrics { seconds: 0.0, ..m })
+        .collect()
+}
+
+#[test]
+fn a_stopped_run_resumes_exactly_where_it_stopped() {
+    let data = halves(48, 4);
+    let (train_set, test_set) = stratified_split(&data, 0.25, 0).unwrap();
+    let config = run_config(3);
+    let device = Device::flex().autodiff();
+    let tmp = tempdir("resume");
+
+    let straight = RunDir::create(&tmp.join("straight"), &config).unwrap();
+    let net_a = run::train(
+        &straight, &config, &train_set, &test_set, &device, &mut Quiet,
+    )
+    .unwrap();
+
+    let path = tmp.join("stopped");
+    let stopped = RunDir::create(&path, &config).unwrap();
+    let mut hooks = StopAfter { after: 1, done: 0 };
+    let err = run::train(
+        &stopped, &config, &train_set, &test_set, &device, &mut hooks,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, RunError::Train(TrainError::Stopped { epochs_done: 1 })),
+        "{err}"
+    );
+    let (_, state) =
+        run::load_network(&stopped, &config, CheckpointKind::Last, &train_set, &device).unwrap();
+    assert_eq!(state.epochs_done, 1);
+
+    let (reopened, read_config) = RunDir::open(&path).unwrap();
+    assert_eq!(
+        read_config, config,
+        "config.toml holds the resolved configuration"
+    );
+    let net_b = run::train(
+        &reopened,
+        &read_config,
+        &train_set,
+        &test_set,
+        &device,
+        &mut Quiet,
+    )
+    .unwrap();
+
+    let a = without_time(straight.metrics().unwrap());
+    let b = without_time(reopened.metrics().unwrap());
+    assert_eq!(a.len(), 3);
+    assert_eq!(
+        a, b,
+        "same losses, accuracies, learning rates, decays and firing rates"
+    );
+    let x = Tensor::<5>::from_data(
+        TensorData::new(data.get(0).unwrap().data.repeat(6), [2, 3, 1, 8, 8]),
+        &device,
+    );
+    let (ya, yb) = (net_a.forward(x.clone()), net_b.forward(x));
+    assert_eq!(ya.into_data(), yb.into_data(), "same weights");
+    let log = std::fs::read_to_string(path.join("log.txt")).unwrap();
+    assert!(
+        log.contains("stopped on request") && log.contains("resumed after epoch 1"),
+        "{log}"
+    );
+}
+
+#[test]
+fn run_directories_refuse_what_they_should_not_touch() {
+    let tmp = tempdir("refuse");
+    let config = run_config(1);
+    let data = halves(16, 5);
+    let device = Device::flex().autodiff();
+    let dir = RunDir::create(&tmp.join("run"), &config).unwrap();
+    run::train(&dir, &config, &data, &data, &device, &mut Quiet).unwrap();
+
+    let err = RunDir::create(&tmp.join("run"), &config).unwrap_err();
+    assert!(matches!(err, RunError::Exists(_)), "{err}");
+    let err = RunDir::open(&tmp).unwrap_err();
+    assert!(
+        err.to_string().contains("not a dalif run directory"),
+        "{err}"
+    );
+
+    // A damaged weights file: a clear error naming it, and nothing rewritten.
+    let checkpoints = tmp.join("run/checkpoints");
+    let name = std::fs::read_to_string(checkpoints.join("last")).unwrap();
+    let weights = checkpoints.join(name.trim()).join("model.bpk");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let metrics_before = std::fs::read(tmp.join("run/metrics.jsonl")).unwrap();
+    let err = run::train(&dir, &config, &data, &data, &device, &mut Quiet).unwrap_err();
+    assert!(matches!(err, RunError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("model.bpk"), "{err}");
+    assert_eq!(std::fs::read(&weights).unwrap(), &bytes[..bytes.len() / 2]);
+    assert_eq!(
+        std::fs::read(tmp.join("run/metrics.jsonl")).unwrap(),
+        metrics_before
+    );
+}
+
+#[test]
+fn weight_decay_can_spare_batch_norms_biases_and_neuron_decays() {
+    let device = Device::flex().autodiff();
+    for kind in [
+        OptimizerKind::Sgd,
+        OptimizerKind::AdamW,
+        OptimizerKind::Lamb,
+    ] {
+        let model = small(1, 2, 0, &device);
+        let exempt = no_decay_params(&model);
+        // 4 neurons x 2 decays; 4 batch norms x (scale, shift, running mean, running
+        // variance; the statistics take no optimiser step anyway); the classifier's bias.
+        assert_eq!(exempt.len(), 4 * 2 + 4 * 4 + 1);
+        let mut optimizer = kind.init(0.5, exempt.clone());
+        // A zero loss: every parameter's gradient is zero, only weight decay moves them.
+        let x = Tensor::<5>::ones([1, 2, 1, 8, 8], &device);
+        let loss = SpikingClassifier::forward(&model, x).sum() * 0.0;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let before = params(&model);
+        let after = params(&optimizer.step(0.1, model, grads));
+        for ((id, rank, a), (_, _, b)) in before.iter().zip(&after) {
+            if exempt.contains(id) {
+                assert_eq!(a, b, "{kind}: a 1-D parameter was decayed");
+            } else if *rank > 1 {
+                assert!(
+                    b.iter().zip(a).any(|(b, a)| b.abs() < a.abs()),
+                    "{kind}: a weight was not decayed"
+                );
+            }
+        }
+    }
+}
+
+/// `(id, rank, values)` of every float parameter.
+fn params<M: Module>(module: &M) -> Vec<(ParamId, usize, Vec<f32>)> {
+    struct Collect(Vec<(ParamId, usize, Vec<f32>)>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let values = param.val().into_data().try_to_vec::<f32>().unwrap();
+            self.0.push((param.id, D, values));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dalif-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -35,6 +35,32 @@ pub fn learnable_params<M: Module>(module: &M) -> usize {
     count.0
 }
 
+/// Builds a module with `init` right after seeding the random generator of `device`'s
+/// backend with `seed`, and draws every parameter's initial value before returning.
+///
+/// burn keeps one generator per process and initialises parameters lazily, at their first use,
+/// so two threads that build and run models at once would interleave their draws. This holds
+/// a process-wide lock from the seed to the last draw: through it, the same seed gives the
+/// same weights whatever else builds models concurrently through it.
+pub fn init_seeded<M: Module, E>(
+    device: &Device,
+    seed: u64,
+    init: impl FnOnce() -> Result<M, E>,
+) -> Result<M, E> {
+    struct Materialise;
+    impl ModuleVisitor for Materialise {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            param.val();
+        }
+    }
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    let module = init()?;
+    module.visit(&mut Materialise);
+    Ok(module)
+}
+
 /// Errors building a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
@@ -90,13 +116,18 @@ impl SpikingClassifier for VggSnn {
 
 /// The models of the zoo, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
+    #[serde(rename = "cifar-small")]
     CifarSmall,
+    #[serde(rename = "resnet19")]
     ResNet19,
+    #[serde(rename = "resnet20")]
     ResNet20,
+    #[serde(rename = "resnet18")]
     ResNet18,
+    #[serde(rename = "resnet34")]
     ResNet34,
+    #[serde(rename = "vggsnn")]
     VggSnn,
 }
 

@@ -20,11 +20,9 @@ use burn::module::Module;
 use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
 /// Which spiking ResNet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResNetArch {
     ResNet19,
     ResNet20,

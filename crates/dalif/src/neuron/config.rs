@@ -59,6 +59,15 @@ impl DecayParam {
     }
 }
 
+impl std::fmt::Display for DecayParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DecayParam::Tanh => "tanh",
+            DecayParam::Sigmoid => "sigmoid",
+        })
+    }
+}
+
 /// Parses `tanh` or `sigmoid`.
 impl std::str::FromStr for DecayParam {
     type Err = String;

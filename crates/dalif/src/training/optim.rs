@@ -1,54 +1,104 @@
-//! Optimisers, built from burn's.
+//! Optimisers, built from burn's, with weight decay optionally kept off the parameters that
+//! should not shrink towards zero.
 
+use burn::module::{Module, ModuleVisitor, Param, ParamGroup, ParamId};
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamWConfig, LambConfig, ModuleOptimizer, Optimizer, SgdConfig};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// The optimiser of a training run.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
-    /// SGD with momentum 0.9, no dampening (PyTorch's form).
+    /// SGD with momentum 0.9, no dampening (PyTorch's form); L2 weight decay.
     Sgd,
-    /// SGD with Nesterov momentum 0.9.
+    /// SGD with Nesterov momentum 0.9; L2 weight decay.
     SgdNesterov,
-    /// AdamW (betas 0.9/0.999).
+    /// AdamW (betas 0.9/0.999), decoupled weight decay.
     AdamW,
+    /// LAMB (You et al. 2020; betas 0.9/0.999, eps 1e-6): Adam's update with weight decay,
+    /// scaled per tensor by the trust ratio `||w|| / ||update||`.
+    Lamb,
 }
 
 impl OptimizerKind {
-    pub const NAMES: [&'static str; 3] = ["sgd", "sgd-nesterov", "adamw"];
+    pub const ALL: [OptimizerKind; 4] = [
+        OptimizerKind::Sgd,
+        OptimizerKind::SgdNesterov,
+        OptimizerKind::AdamW,
+        OptimizerKind::Lamb,
+    ];
 
-    /// The optimiser with decoupled (AdamW) or L2 (SGD) `weight_decay`.
-    pub fn init(self, weight_decay: f64) -> ModuleOptimizer {
-        let momentum = |nesterov| {
-            MomentumConfig::new()
-                .with_dampening(0.0)
-                .with_nesterov(nesterov)
-        };
-        let decay = (weight_decay > 0.0)
-            .then(|| burn::optim::decay::WeightDecayConfig::new(weight_decay as f32));
+    pub fn name(self) -> &'static str {
         match self {
-            OptimizerKind::Sgd | OptimizerKind::SgdNesterov => SgdConfig::new()
-                .with_momentum(Some(momentum(self == OptimizerKind::SgdNesterov)))
-                .with_weight_decay(decay)
-                .init(),
-            OptimizerKind::AdamW => AdamWConfig::new()
-                .with_weight_decay(weight_decay as f32)
-                .init(),
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::SgdNesterov => "sgd-nesterov",
+            OptimizerKind::AdamW => "adamw",
+            OptimizerKind::Lamb => "lamb",
+        }
+    }
+
+    /// The optimiser with `weight_decay` on every parameter except those in `exempt`, which
+    /// get none.
+    pub fn init(self, weight_decay: f64, exempt: Vec<ParamId>) -> ModuleOptimizer {
+        fn grouped<O: Optimizer>(decayed: O, plain: O, exempt: Vec<ParamId>) -> ModuleOptimizer {
+            let optimizer = ModuleOptimizer::from(decayed);
+            if exempt.is_empty() {
+                return optimizer;
+            }
+            // A later group takes precedence over the first one, which covers every parameter.
+            optimizer.with_group(ParamGroup::from_ids(exempt), plain, None)
+        }
+        let wd = weight_decay as f32;
+        match self {
+            OptimizerKind::Sgd | OptimizerKind::SgdNesterov => {
+                let momentum = MomentumConfig::new()
+                    .with_dampening(0.0)
+                    .with_nesterov(self == OptimizerKind::SgdNesterov);
+                let sgd = |wd: f32| {
+                    SgdConfig::new()
+                        .with_momentum(Some(momentum.clone()))
+                        .with_weight_decay((wd > 0.0).then(|| WeightDecayConfig::new(wd)))
+                        .build()
+                };
+                grouped(sgd(wd), sgd(0.0), exempt)
+            }
+            OptimizerKind::AdamW => {
+                let adamw = |wd| AdamWConfig::new().with_weight_decay(wd).build();
+                grouped(adamw(wd), adamw(0.0), exempt)
+            }
+            OptimizerKind::Lamb => {
+                let lamb = |wd| LambConfig::new().with_weight_decay(wd).build();
+                grouped(lamb(wd), lamb(0.0), exempt)
+            }
         }
     }
 }
 
+/// The parameters that weight decay should leave alone: every one-dimensional parameter,
+/// that is batch-norm scales and shifts, biases, and the neurons' decay parameters (the
+/// weights of convolutions and linear layers are the only ones of higher rank).
+pub fn no_decay_params<M: Module>(module: &M) -> Vec<ParamId> {
+    struct Collect(Vec<ParamId>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if D == 1 {
+                self.0.push(param.id);
+            }
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
+}
+
 impl fmt::Display for OptimizerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            OptimizerKind::Sgd => "sgd",
-            OptimizerKind::SgdNesterov => "sgd-nesterov",
-            OptimizerKind::AdamW => "adamw",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -56,14 +106,15 @@ impl FromStr for OptimizerKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "sgd" => Ok(OptimizerKind::Sgd),
-            "sgd-nesterov" => Ok(OptimizerKind::SgdNesterov),
-            "adamw" => Ok(OptimizerKind::AdamW),
-            other => Err(format!(
-                "unknown optimizer '{other}' (expected one of: {})",
-                Self::NAMES.join(", ")
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|o| o.name()).collect();
+                format!(
+                    "unknown optimizer '{s}' (expected one of: {})",
+                    names.join(", ")
+                )
+            })
     }
 }

@@ -1,10 +1,13 @@
-//! The training loop: mini-batch BPTT over a data set, evaluated on a test set every epoch.
+//! The training loop: mini-batch BPTT over a data set, evaluated on a test set every epoch,
+//! resumable from the state it hands out at the end of each epoch.
 
 use super::{
     CosineWarmup, OptimizerKind, Readout, classification_loss, direct_encoding, mean_logits,
+    no_decay_params,
 };
+use crate::layers::SpikeMonitor;
 use crate::models::SpikingClassifier;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use dalif_data::{DataError, Dataset, shuffled_indices};
 use serde::{Deserialize, Serialize};
@@ -12,24 +15,47 @@ use std::time::Instant;
 
 /// The settings of a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
-    /// Time steps T (static images are repeated T times).
+    /// Time steps T. Static images are repeated T times; event frames must have T frames.
     pub steps: usize,
+    /// Peak learning rate.
     pub lr: f64,
     pub warmup_epochs: usize,
     pub optimizer: OptimizerKind,
     pub weight_decay: f64,
+    /// Keep weight decay off batch norms, biases and the neurons' decays (all 1-D parameters).
+    pub no_decay_bn_and_neurons: bool,
     pub label_smoothing: f32,
     pub readout: Readout,
-    /// Seeds the batch order (the caller seeds the model's initialisation).
+    /// Seeds the batch order of every epoch (the caller seeds the model's initialisation).
     pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 5,
+            batch_size: 64,
+            steps: 4,
+            lr: 0.05,
+            warmup_epochs: 1,
+            optimizer: OptimizerKind::Sgd,
+            weight_decay: 0.0,
+            no_decay_bn_and_neurons: false,
+            label_smoothing: 0.0,
+            readout: Readout::MeanLogits,
+            seed: 0,
+        }
+    }
 }
 
 /// What one epoch measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
+    /// Counted from 0.
     pub epoch: usize,
     pub train_loss: f64,
     pub train_accuracy: f64,
@@ -40,31 +66,120 @@ pub struct EpochMetrics {
     /// Alpha and beta of every spiking layer (per-channel layers: their mean).
     pub alpha: Vec<f64>,
     pub beta: Vec<f64>,
+    /// Firing rate of every spiking layer on the test set.
+    pub firing_rate: Vec<f64>,
+    /// Wall-clock seconds of the epoch, evaluation included.
     pub seconds: f64,
 }
 
-/// `(images [B, C, H, W], labels [B])` of the samples `indices`.
+/// Where training stands between epochs: all a resumed run needs besides the model and the
+/// optimizer state (the batch order of an epoch is a function of the seed and the epoch).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Optimizer steps taken (the learning-rate schedule's position).
+    pub step: usize,
+    /// Best test accuracy so far and the epoch (from 0) that reached it.
+    pub best: Option<(usize, f64)>,
+}
+
+/// The running figures of the epoch in progress, after each batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchProgress {
+    pub epoch: usize,
+    /// Batches done in this epoch, and in all.
+    pub batch: usize,
+    pub batches: usize,
+    pub loss: f64,
+    pub accuracy: f64,
+}
+
+/// The end of an epoch, as handed to [`TrainObserver::epoch_end`].
+pub struct EpochEnd<'a, M> {
+    pub model: &'a M,
+    pub optimizer: &'a ModuleOptimizer,
+    pub state: &'a TrainState,
+    pub metrics: &'a EpochMetrics,
+    /// Whether this epoch has the best test accuracy so far.
+    pub is_best: bool,
+}
+
+/// Watches a training run: progress, end of epochs (where checkpoints are written), and a
+/// way to ask the run to stop.
+pub trait TrainObserver<M> {
+    fn batch_end(&mut self, _progress: &BatchProgress) {}
+
+    /// Called after each epoch's evaluation; an error stops the run.
+    fn epoch_end(&mut self, end: EpochEnd<'_, M>) -> Result<(), TrainError>;
+
+    /// Polled between batches: `true` stops the run, abandoning the epoch in progress.
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// Any `FnMut(&EpochMetrics)` observes the metrics of each epoch.
+impl<M, F: FnMut(&EpochMetrics)> TrainObserver<M> for F {
+    fn epoch_end(&mut self, end: EpochEnd<'_, M>) -> Result<(), TrainError> {
+        self(end.metrics);
+        Ok(())
+    }
+}
+
+/// Why training stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("invalid training configuration: {0}")]
+    Config(String),
+    #[error("stopped on request after {epochs_done} completed epochs")]
+    Stopped { epochs_done: usize },
+    #[error("{0}")]
+    Observer(String),
+}
+
+/// One batch as `(input [T, B, ...], labels [B])`: static images `[C, H, W]` are repeated
+/// over T (direct encoding); event frames `[T, C, H, W]` are fed as they are.
 fn batch(
     data: &dyn Dataset,
     indices: &[usize],
+    steps: usize,
     device: &Device,
-) -> Result<(Tensor<4>, Tensor<1, Int>), DataError> {
-    let shape = data.sample_shape();
-    let [c, h, w] = shape else {
-        return Err(DataError::Invalid(format!(
-            "training reads static images [C, H, W]; samples here are {shape:?}"
-        )));
-    };
-    let mut values = Vec::with_capacity(indices.len() * c * h * w);
+) -> Result<(Tensor<5>, Tensor<1, Int>), DataError> {
+    let shape = data.sample_shape().to_vec();
+    let mut values = Vec::with_capacity(indices.len() * shape.iter().product::<usize>());
     let mut labels = Vec::with_capacity(indices.len());
     for &i in indices {
         let s = data.get(i)?;
         values.extend_from_slice(&s.data);
         labels.push(s.label as i64);
     }
-    let images = Tensor::from_data(TensorData::new(values, [indices.len(), *c, *h, *w]), device);
-    let labels = Tensor::from_data(TensorData::new(labels, [indices.len()]), device);
-    Ok((images, labels))
+    let b = indices.len();
+    let labels = Tensor::from_data(TensorData::new(labels, [b]), device);
+    let input = match shape[..] {
+        [c, h, w] => {
+            let images = Tensor::<4>::from_data(TensorData::new(values, [b, c, h, w]), device);
+            direct_encoding(images, steps)
+        }
+        [t, c, h, w] if t == steps => {
+            Tensor::<5>::from_data(TensorData::new(values, [b, t, c, h, w]), device).swap_dims(0, 1)
+        }
+        [t, _, _, _] => {
+            return Err(DataError::Invalid(format!(
+                "the samples are event frames with T = {t}, but training runs T = {steps}: \
+                 integrate the events into {steps} frames or set the steps to {t}"
+            )));
+        }
+        _ => {
+            return Err(DataError::Invalid(format!(
+                "training reads images [C, H, W] or event frames [T, C, H, W]; samples here \
+                 are {shape:?}"
+            )));
+        }
+    };
+    Ok((input, labels))
 }
 
 /// `(loss, correct)` of one batch.
@@ -80,94 +195,194 @@ fn score(logits: Tensor<3>, labels: Tensor<1, Int>, config: &TrainConfig) -> (Te
     (loss, correct)
 }
 
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_scalar::<f64>()
+/// A model's loss, accuracy and per-layer firing rates on a data set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    /// Mean firing rate of every spiking layer over all the data.
+    pub firing_rate: Vec<f64>,
 }
 
-/// `(mean loss, accuracy)` of `model` on `data`, without gradients.
+/// Evaluates `model` on `data` in inference mode (batch norm uses its running statistics).
 pub fn evaluate<M: SpikingClassifier>(
     model: &M,
     data: &dyn Dataset,
     config: &TrainConfig,
     device: &Device,
-) -> Result<(f64, f64), DataError> {
+) -> Result<Evaluation, DataError> {
     let model = model.valid();
     let device = device.clone().without_autodiff();
     let (mut loss, mut correct) = (0.0, 0);
+    let mut rates = vec![0.0; model.neurons().len()];
     let order: Vec<usize> = (0..data.len()).collect();
-    for chunk in order.chunks(config.batch_size) {
-        let (images, labels) = batch(data, chunk, &device)?;
-        let (l, c) = score(
-            model.forward(direct_encoding(images, config.steps)),
-            labels,
-            config,
-        );
-        loss += scalar(l) * chunk.len() as f64;
+    for chunk in order.chunks(config.batch_size.max(1)) {
+        let (input, labels) = batch(data, chunk, config.steps, &device)?;
+        let mut monitor = SpikeMonitor::on();
+        let (l, c) = score(model.forward_monitored(input, &mut monitor), labels, config);
+        loss += l.into_scalar::<f64>() * chunk.len() as f64;
         correct += c;
+        for (sum, r) in rates.iter_mut().zip(monitor.into_rates()) {
+            *sum += r * chunk.len() as f64;
+        }
     }
     let n = data.len().max(1) as f64;
-    Ok((loss / n, correct as f64 / n))
+    Ok(Evaluation {
+        loss: loss / n,
+        accuracy: correct as f64 / n,
+        firing_rate: rates.into_iter().map(|r| r / n).collect(),
+    })
 }
 
-/// Trains `model` on `train` for `config.epochs`, evaluating on `test` after every epoch and
-/// handing the epoch's metrics to `on_epoch`. `device` must be an autodiff device.
+/// A training run: its configuration, its optimizer and where it stands.
+pub struct Trainer {
+    config: TrainConfig,
+    optimizer: ModuleOptimizer,
+    state: TrainState,
+}
+
+impl Trainer {
+    /// A fresh run for `model`.
+    pub fn new<M: SpikingClassifier>(config: TrainConfig, model: &M) -> Result<Self, TrainError> {
+        if config.batch_size == 0 || config.steps == 0 {
+            return Err(TrainError::Config(
+                "the batch size and the number of time steps must be at least 1".into(),
+            ));
+        }
+        let exempt = if config.no_decay_bn_and_neurons {
+            no_decay_params(model)
+        } else {
+            Vec::new()
+        };
+        let optimizer = config.optimizer.init(config.weight_decay, exempt);
+        Ok(Self {
+            config,
+            optimizer,
+            state: TrainState::default(),
+        })
+    }
+
+    /// A run that continues from a checkpoint: `model` must already hold the checkpoint's
+    /// weights (their parameter ids key the optimizer state).
+    pub fn resume<M: SpikingClassifier>(
+        config: TrainConfig,
+        model: &M,
+        optimizer: OptimizerRecord,
+        state: TrainState,
+    ) -> Result<Self, TrainError> {
+        let mut trainer = Self::new(config, model)?;
+        trainer.optimizer = trainer.optimizer.load_record(optimizer);
+        trainer.state = state;
+        Ok(trainer)
+    }
+
+    pub fn state(&self) -> &TrainState {
+        &self.state
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Trains `model` from the current state to `config.epochs`, evaluating on `test` after
+    /// every epoch. `device` must be an autodiff device.
+    pub fn fit<M: SpikingClassifier>(
+        &mut self,
+        mut model: M,
+        train: &dyn Dataset,
+        test: &dyn Dataset,
+        device: &Device,
+        observer: &mut impl TrainObserver<M>,
+    ) -> Result<M, TrainError> {
+        let config = self.config.clone();
+        if train.is_empty() {
+            return Err(TrainError::Config("the training set is empty".into()));
+        }
+        let batches = train.len().div_ceil(config.batch_size);
+        let schedule = CosineWarmup {
+            base: config.lr,
+            warmup: config.warmup_epochs * batches,
+            total: config.epochs * batches,
+        };
+        for epoch in self.state.epochs_done..config.epochs {
+            let start = Instant::now();
+            let order = shuffled_indices(train.len(), config.seed.wrapping_add(epoch as u64));
+            let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0, 0, config.lr);
+            for (i, chunk) in order.chunks(config.batch_size).enumerate() {
+                if observer.stop_requested() {
+                    return Err(TrainError::Stopped {
+                        epochs_done: self.state.epochs_done,
+                    });
+                }
+                let (input, labels) = batch(train, chunk, config.steps, device)?;
+                let (loss, c) = score(model.forward(input), labels, &config);
+                loss_sum += loss.clone().into_scalar::<f64>() * chunk.len() as f64;
+                correct += c;
+                seen += chunk.len();
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                lr = schedule.lr(self.state.step);
+                model = self.optimizer.step(lr, model, grads);
+                self.state.step += 1;
+                observer.batch_end(&BatchProgress {
+                    epoch,
+                    batch: i + 1,
+                    batches,
+                    loss: loss_sum / seen as f64,
+                    accuracy: correct as f64 / seen as f64,
+                });
+            }
+            let eval = evaluate(&model, test, &config, device)?;
+            let mean =
+                |v: Vec<f32>| v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;
+            let (alpha, beta) = model
+                .neurons()
+                .iter()
+                .map(|n| {
+                    let (a, b) = n.decay_values(device);
+                    (mean(a), mean(b))
+                })
+                .unzip();
+            let metrics = EpochMetrics {
+                epoch,
+                train_loss: loss_sum / train.len() as f64,
+                train_accuracy: correct as f64 / train.len() as f64,
+                test_loss: eval.loss,
+                test_accuracy: eval.accuracy,
+                lr,
+                alpha,
+                beta,
+                firing_rate: eval.firing_rate,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            let is_best = self
+                .state
+                .best
+                .is_none_or(|(_, best)| metrics.test_accuracy > best);
+            if is_best {
+                self.state.best = Some((epoch, metrics.test_accuracy));
+            }
+            self.state.epochs_done = epoch + 1;
+            observer.epoch_end(EpochEnd {
+                model: &model,
+                optimizer: &self.optimizer,
+                state: &self.state,
+                metrics: &metrics,
+                is_best,
+            })?;
+        }
+        Ok(model)
+    }
+}
+
+/// Trains `model` on `train` for `config.epochs` from scratch, handing each epoch's metrics
+/// to `on_epoch`. `device` must be an autodiff device.
 pub fn fit<M: SpikingClassifier>(
-    mut model: M,
+    model: M,
     train: &dyn Dataset,
     test: &dyn Dataset,
     config: &TrainConfig,
     device: &Device,
     mut on_epoch: impl FnMut(&EpochMetrics),
-) -> Result<M, DataError> {
-    if config.batch_size == 0 || config.steps == 0 || train.is_empty() {
-        return Err(DataError::Invalid(
-            "training needs a batch size and T of at least 1 and a non-empty training set".into(),
-        ));
-    }
-    let batches = train.len().div_ceil(config.batch_size);
-    let schedule = CosineWarmup {
-        base: config.lr,
-        warmup: config.warmup_epochs * batches,
-        total: config.epochs * batches,
-    };
-    let mut optimizer = config.optimizer.init(config.weight_decay);
-    let mut step = 0;
-    for epoch in 0..config.epochs {
-        let start = Instant::now();
-        let order = shuffled_indices(train.len(), config.seed.wrapping_add(epoch as u64));
-        let (mut loss_sum, mut correct, mut lr) = (0.0, 0, config.lr);
-        for chunk in order.chunks(config.batch_size) {
-            let (images, labels) = batch(train, chunk, device)?;
-            let logits = model.forward(direct_encoding(images, config.steps));
-            let (loss, c) = score(logits, labels, config);
-            loss_sum += scalar(loss.clone()) * chunk.len() as f64;
-            correct += c;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            lr = schedule.lr(step);
-            model = optimizer.step(lr, model, grads);
-            step += 1;
-        }
-        let (test_loss, test_accuracy) = evaluate(&model, test, config, device)?;
-        let mean = |v: Vec<f32>| v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;
-        let (alpha, beta) = model
-            .neurons()
-            .iter()
-            .map(|n| {
-                let (a, b) = n.decay_values(device);
-                (mean(a), mean(b))
-            })
-            .unzip();
-        on_epoch(&EpochMetrics {
-            epoch,
-            train_loss: loss_sum / train.len() as f64,
-            train_accuracy: correct as f64 / train.len() as f64,
-            test_loss,
-            test_accuracy,
-            lr,
-            alpha,
-            beta,
-            seconds: start.elapsed().as_secs_f64(),
-        });
-    }
-    Ok(model)
+) -> Result<M, TrainError> {
+    Trainer::new(config.clone(), &model)?.fit(model, train, test, device, &mut on_epoch)
 }

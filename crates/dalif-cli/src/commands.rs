@@ -1,0 +1,355 @@
+//! `dalif train`, `eval`, `ablate` and `presets`.
+
+use crate::config_args::{ConfigArgs, DeviceArgs};
+use crate::progress::Progress;
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use dalif::layers::NeuronKind;
+use dalif::models::SpikingClassifier;
+use dalif::neuron::DecayParam;
+use dalif::run::{self, CheckpointKind, RunConfig, RunDir, RunError};
+use dalif::training::{EpochMetrics, TrainError, evaluate};
+use dalif_data::Dataset;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Run directory to create (it must not exist, or be empty). Default:
+    /// runs/<data>-<model>-<neuron>-<n> with the first free n.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the run in RUN_DIR from its last completed epoch, with its own configuration
+    /// (so no configuration flags).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    resume: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A run directory written by `dalif train`.
+    run_dir: PathBuf,
+    /// Which checkpoint to evaluate.
+    #[arg(long, value_enum, default_value = "best")]
+    checkpoint: Which,
+    /// Also write the evaluation (loss, accuracy, firing rate, alpha and beta of every layer)
+    /// as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Which {
+    Last,
+    Best,
+}
+
+#[derive(Args)]
+pub struct AblateArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Also train DA-LIF with the other decay parametrisation (tanh vs sigmoid).
+    #[arg(long)]
+    compare_param: bool,
+    /// Folder of the ablation: one run directory per variant, and ablation.md / ablation.csv.
+    /// Variants already trained there are reused, partly trained ones resumed.
+    #[arg(long, value_name = "DIR", default_value = "runs/ablation")]
+    out: PathBuf,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+fn default_out(config: &RunConfig) -> PathBuf {
+    let stem = format!(
+        "{}-{}-{}",
+        config.data.name, config.model.kind, config.model.neuron
+    );
+    let runs = Path::new("runs");
+    (1..)
+        .map(|n| runs.join(format!("{stem}-{n}")))
+        .find(|p| !p.exists())
+        .expect("some n is free")
+}
+
+fn describe(config: &RunConfig, train: &dyn Dataset, test: &dyn Dataset) -> String {
+    let t = &config.train;
+    format!(
+        "{}: {} train / {} test samples of {:?}, {} classes; {} with {} neurons ({}), T = {}, {} epochs, batch {}, {} lr {}",
+        config.data.name,
+        train.len(),
+        test.len(),
+        train.sample_shape(),
+        train.num_classes(),
+        config.model.kind,
+        config.model.neuron,
+        config.model.param,
+        t.steps,
+        t.epochs,
+        t.batch_size,
+        t.optimizer,
+        t.lr
+    )
+}
+
+/// Trains the run in `dir`, reporting on the terminal; on Ctrl-C, says how to continue.
+fn train_in(
+    dir: &RunDir,
+    config: &RunConfig,
+    device: &burn::tensor::Device,
+    label: &str,
+) -> Result<Vec<EpochMetrics>> {
+    let (train, test) = config.data.open()?;
+    let header = describe(config, &train, &test);
+    println!("{label}{header}");
+    dir.log(&header)?;
+    let mut progress = Progress::new(config.train.epochs, label);
+    match run::train(
+        dir,
+        config,
+        &train,
+        &test,
+        &device.clone().autodiff(),
+        &mut progress,
+    ) {
+        Err(RunError::Train(TrainError::Stopped { epochs_done })) => bail!(
+            "interrupted: epochs 1-{epochs_done} are saved; continue with `dalif train --resume {}`",
+            dir.path().display()
+        ),
+        other => {
+            other?;
+        }
+    }
+    Ok(dir.metrics()?)
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    let device = args.device.device()?;
+    let (dir, config) = match &args.resume {
+        Some(path) => RunDir::open(path)?,
+        None => {
+            let config = args.config.resolve()?;
+            // Fail on the data and the network before anything is written.
+            let (train, _) = config.data.open()?;
+            config.model.resolve(&train)?.init(&device)?;
+            let out = args.out.clone().unwrap_or_else(|| default_out(&config));
+            (RunDir::create(&out, &config)?, config)
+        }
+    };
+    println!("run directory: {}", dir.path().display());
+    let metrics = train_in(&dir, &config, &device, "")?;
+    if let Some(last) = metrics.last() {
+        let best = metrics
+            .iter()
+            .max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
+            .expect("non-empty");
+        println!(
+            "test accuracy: {:.2}% (best {:.2}% at epoch {})",
+            100.0 * last.test_accuracy,
+            100.0 * best.test_accuracy,
+            best.epoch + 1
+        );
+    }
+    Ok(())
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let device = args.device.device()?;
+    let (dir, config) = RunDir::open(&args.run_dir)?;
+    let (_, test) = config.data.open()?;
+    let kind = match args.checkpoint {
+        Which::Last => CheckpointKind::Last,
+        Which::Best => CheckpointKind::Best,
+    };
+    let (network, state) = run::load_network(&dir, &config, kind, &test, &device)?;
+    let result = evaluate(&network, &test, &config.train, &device)?;
+    println!(
+        "{} ({} checkpoint, after epoch {}): {} test samples, loss {:.4}, accuracy {:.2}%",
+        dir.path().display(),
+        match args.checkpoint {
+            Which::Last => "last",
+            Which::Best => "best",
+        },
+        state.epochs_done,
+        test.len(),
+        result.loss,
+        100.0 * result.accuracy
+    );
+    println!();
+    println!("| layer | alpha | beta | firing rate |");
+    println!("|---:|---:|---:|---:|");
+    let mut layers = Vec::new();
+    for (i, (neuron, rate)) in network
+        .neurons()
+        .iter()
+        .zip(&result.firing_rate)
+        .enumerate()
+    {
+        let (a, b) = neuron.decay_values(&device);
+        let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;
+        let (a, b) = (mean(&a), mean(&b));
+        println!("| {} | {a:.4} | {b:.4} | {rate:.4} |", i + 1);
+        layers
+            .push(serde_json::json!({"layer": i + 1, "alpha": a, "beta": b, "firing_rate": rate}));
+    }
+    if let Some(path) = args.json {
+        let report = serde_json::json!({
+            "run_dir": dir.path(),
+            "epochs_done": state.epochs_done,
+            "samples": test.len(),
+            "loss": result.loss,
+            "accuracy": result.accuracy,
+            "layers": layers,
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The ablation's variants: `(name, neuron, parametrisation)`.
+fn variants(base: DecayParam, compare_param: bool) -> Vec<(String, NeuronKind, DecayParam)> {
+    let mut v: Vec<_> = [
+        NeuronKind::Lif,
+        NeuronKind::Plif,
+        NeuronKind::Dalif,
+        NeuronKind::DalifSpatialOnly,
+        NeuronKind::DalifTemporalOnly,
+    ]
+    .into_iter()
+    .map(|n| (n.to_string(), n, base))
+    .collect();
+    if compare_param {
+        let other = match base {
+            DecayParam::Tanh => DecayParam::Sigmoid,
+            DecayParam::Sigmoid => DecayParam::Tanh,
+        };
+        v.push((format!("dalif-{other}"), NeuronKind::Dalif, other));
+    }
+    v
+}
+
+struct Row {
+    name: String,
+    neuron: NeuronKind,
+    param: DecayParam,
+    params: usize,
+    last: EpochMetrics,
+    best: f64,
+    seconds: f64,
+}
+
+pub fn ablate(args: AblateArgs) -> Result<()> {
+    let device = args.device.device()?;
+    let base = args.config.resolve()?;
+    let (train, _) = base.data.open()?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut rows = Vec::new();
+    for (name, neuron, param) in variants(base.model.param, args.compare_param) {
+        let mut config = base.clone();
+        config.model.neuron = neuron;
+        config.model.param = param;
+        let path = args.out.join(&name);
+        let dir = if path.join("config.toml").exists() {
+            let (dir, existing) = RunDir::open(&path)?;
+            if existing != config {
+                bail!(
+                    "{} holds a run with another configuration: choose another --out",
+                    path.display()
+                );
+            }
+            dir
+        } else {
+            RunDir::create(&path, &config)?
+        };
+        let metrics = train_in(&dir, &config, &device, &format!("[{name}] "))?;
+        let model = config.model.resolve(&train)?;
+        let last = metrics.last().context("no epoch completed")?.clone();
+        rows.push(Row {
+            name,
+            neuron,
+            param,
+            params: model.num_params(),
+            best: metrics.iter().map(|m| m.test_accuracy).fold(0.0, f64::max),
+            seconds: metrics.iter().map(|m| m.seconds).sum(),
+            last,
+        });
+    }
+    let (markdown, csv) = table(&base, &rows);
+    println!();
+    print!("{markdown}");
+    for (file, text) in [("ablation.md", &markdown), ("ablation.csv", &csv)] {
+        let path = args.out.join(file);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!(
+        "\nwritten: {}, {}",
+        args.out.join("ablation.md").display(),
+        args.out.join("ablation.csv").display()
+    );
+    Ok(())
+}
+
+fn table(base: &RunConfig, rows: &[Row]) -> (String, String) {
+    let t = &base.train;
+    let mut md = format!(
+        "Ablation on {} with {}: T = {}, {} epochs, batch {}, {} lr {}, seed {}.\n\n",
+        base.data.name, base.model.kind, t.steps, t.epochs, t.batch_size, t.optimizer, t.lr, t.seed
+    );
+    md += "| variant | neuron | decays | parameters | test accuracy | best test accuracy | mean firing rate | train seconds |\n";
+    md += "|---|---|---|---:|---:|---:|---:|---:|\n";
+    let mut csv = String::from(
+        "variant,neuron,param,parameters,test_accuracy,best_test_accuracy,mean_firing_rate,firing_rates,train_seconds\n",
+    );
+    for r in rows {
+        let rates = &r.last.firing_rate;
+        let mean_rate = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+        let decays = match r.neuron {
+            NeuronKind::Lif => "fixed".to_string(),
+            NeuronKind::Plif => "tau".to_string(),
+            _ => r.param.to_string(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.2}% | {:.2}% | {:.4} | {:.1} |",
+            r.name,
+            r.neuron,
+            decays,
+            r.params,
+            100.0 * r.last.test_accuracy,
+            100.0 * r.best,
+            mean_rate,
+            r.seconds
+        );
+        let per_layer: Vec<String> = rates.iter().map(|x| format!("{x:.5}")).collect();
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{:.6},{:.6},{:.6},{},{:.2}",
+            r.name,
+            r.neuron,
+            r.param,
+            r.params,
+            r.last.test_accuracy,
+            r.best,
+            mean_rate,
+            per_layer.join(" "),
+            r.seconds
+        );
+    }
+    (md, csv)
+}
+
+pub fn presets() {
+    println!("| preset | recipe |");
+    println!("|---|---|");
+    for (name, text) in crate::presets::PRESETS {
+        println!("| {name} | {} |", crate::presets::describe(text));
+    }
+    println!("\nUse one with `dalif train --preset NAME`; flags override it.");
+}

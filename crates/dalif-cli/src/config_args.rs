@@ -1,0 +1,187 @@
+//! The flags that set a run's configuration, on top of a preset or the defaults.
+
+use anyhow::{Result, bail};
+use burn::tensor::Device;
+use clap::Args;
+use dalif::layers::NeuronKind;
+use dalif::models::ModelKind;
+use dalif::neuron::DecayParam;
+use dalif::run::RunConfig;
+use dalif::training::{OptimizerKind, Readout};
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Default)]
+#[group(id = "config", multiple = true)]
+pub struct ConfigArgs {
+    /// Start from a preset: cifar10, cifar100, cifar10dvs, dvsgesture, imagenet (see `dalif
+    /// presets`), or a .toml file of the same form. Flags override it.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Data set: digits (embedded 8x8 handwritten digits, the default).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Folder of the downloaded data set.
+    #[arg(long, value_name = "DIR")]
+    pub data_root: Option<PathBuf>,
+    /// Resize event frames to HxW, e.g. 48x48 (event data sets only).
+    #[arg(long, value_name = "HxW", value_parser = parse_size)]
+    pub frame_size: Option<[usize; 2]>,
+    /// Network: cifar-small (default), resnet19, resnet20, resnet18, resnet34, vggsnn.
+    #[arg(long)]
+    pub model: Option<ModelKind>,
+    /// Neuron of every spiking layer: dalif (default), dalif-spatial-only,
+    /// dalif-temporal-only, lif, plif.
+    #[arg(long)]
+    pub neuron: Option<NeuronKind>,
+    /// How DA-LIF maps its parameters to decays in (0, 1): tanh (default) or sigmoid.
+    #[arg(long)]
+    pub param: Option<DecayParam>,
+    /// Time steps T (images are repeated T times; event data give T frames). Default 4.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Passes over the training set. Default 5.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Samples per optimiser step. Default 64.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate (linear warm-up, then cosine decay to 0). Default 0.05.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Epochs of linear learning-rate warm-up. Default 1.
+    #[arg(long)]
+    pub warmup_epochs: Option<usize>,
+    /// sgd (momentum 0.9, the default), sgd-nesterov, adamw or lamb.
+    #[arg(long)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Weight decay (L2 for SGD, decoupled for AdamW and LAMB). Default 0.
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Keep weight decay off batch norms, biases and the neurons' decays.
+    #[arg(long)]
+    pub no_decay_bn_and_neurons: bool,
+    /// Label smoothing of the cross-entropy (0.1 is common). Default 0.
+    #[arg(long)]
+    pub label_smoothing: Option<f32>,
+    /// Train with the TET loss (mean of per-step cross-entropies) instead of the
+    /// cross-entropy of the mean logits.
+    #[arg(long)]
+    pub tet: bool,
+    /// Seeds the weights and the batch order: the same seed gives the same numbers on the CPU.
+    /// Default 0.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+fn parse_size(s: &str) -> Result<[usize; 2], String> {
+    let parse = |v: &str| v.trim().parse::<usize>().ok().filter(|&n| n > 0);
+    match s.split_once(['x', 'X']) {
+        Some((h, w)) => parse(h).zip(parse(w)).map(|(h, w)| [h, w]),
+        None => parse(s).map(|n| [n, n]),
+    }
+    .ok_or_else(|| format!("'{s}' is not a size like 48x48 or 48"))
+}
+
+impl ConfigArgs {
+    /// The preset (or the defaults) with these flags applied.
+    pub fn resolve(&self) -> Result<RunConfig> {
+        let mut c = match &self.preset {
+            Some(name) => crate::presets::load(name)?,
+            None => RunConfig::default(),
+        };
+        if let Some(v) = &self.data {
+            c.data.name = v.clone();
+        }
+        if let Some(v) = &self.data_root {
+            c.data.root = Some(v.clone());
+        }
+        if let Some(v) = self.frame_size {
+            c.data.frame_size = Some(v);
+        }
+        if let Some(v) = self.model {
+            c.model.kind = v;
+        }
+        if let Some(v) = self.neuron {
+            c.model.neuron = v;
+        }
+        if let Some(v) = self.param {
+            c.model.param = v;
+        }
+        let t = &mut c.train;
+        if let Some(v) = self.steps {
+            t.steps = v;
+        }
+        if let Some(v) = self.epochs {
+            t.epochs = v;
+        }
+        if let Some(v) = self.batch_size {
+            t.batch_size = v;
+        }
+        if let Some(v) = self.lr {
+            t.lr = v;
+        }
+        if let Some(v) = self.warmup_epochs {
+            t.warmup_epochs = v;
+        }
+        if let Some(v) = self.optimizer {
+            t.optimizer = v;
+        }
+        if let Some(v) = self.weight_decay {
+            t.weight_decay = v;
+        }
+        if self.no_decay_bn_and_neurons {
+            t.no_decay_bn_and_neurons = true;
+        }
+        if let Some(v) = self.label_smoothing {
+            t.label_smoothing = v;
+        }
+        if self.tet {
+            t.readout = Readout::Tet;
+        }
+        if let Some(v) = self.seed {
+            t.seed = v;
+        }
+        if t.epochs == 0 || t.batch_size == 0 || t.steps == 0 {
+            bail!("--epochs, --batch-size and --steps must be at least 1");
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            bail!("--lr must be a positive number, got {}", t.lr);
+        }
+        if !(0.0..1.0).contains(&t.label_smoothing) {
+            bail!(
+                "--label-smoothing must be in [0, 1), got {}",
+                t.label_smoothing
+            );
+        }
+        if t.weight_decay.is_nan() || t.weight_decay < 0.0 {
+            bail!("--weight-decay must be at least 0, got {}", t.weight_decay);
+        }
+        Ok(c)
+    }
+}
+
+/// Where computations run.
+#[derive(Args, Debug)]
+pub struct DeviceArgs {
+    /// cpu (burn's Flex backend, the default), or, in builds with the feature of that name,
+    /// wgpu (GPU through Vulkan/Metal/DX12), tch (libtorch, CPU).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl DeviceArgs {
+    pub fn device(&self) -> Result<Device> {
+        match self.device.as_str() {
+            "cpu" => Ok(Device::flex()),
+            #[cfg(feature = "wgpu")]
+            "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::default())),
+            #[cfg(feature = "tch")]
+            "tch" => Ok(Device::libtorch()),
+            other @ ("wgpu" | "tch") => bail!(
+                "this dalif was built without the '{other}' feature: rebuild with \
+                 `cargo install --path crates/dalif-cli --features {other}`"
+            ),
+            other => bail!("unknown device '{other}' (expected cpu, wgpu or tch)"),
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! What a training run shows while it works: a progress bar with ETA and the running loss and
+//! accuracy on a terminal, plain lines otherwise; and Ctrl-C as a request to stop.
+
+use dalif::run::RunHooks;
+use dalif::training::{BatchProgress, EpochMetrics};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by the first Ctrl-C; the second one ends the process at once.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Makes Ctrl-C ask running trainings to stop between batches (the last completed epoch's
+/// checkpoint stays as it is). A second Ctrl-C exits immediately.
+pub fn catch_interrupts() {
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after this batch (Ctrl-C again to quit at once)");
+    });
+}
+
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// Reports a run: a bar per epoch on a terminal, one line per epoch always.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    epochs: usize,
+    /// Prefix of every line (the variant's name in an ablation).
+    label: String,
+    terminal: bool,
+}
+
+impl Progress {
+    pub fn new(epochs: usize, label: &str) -> Self {
+        Self {
+            bar: None,
+            epochs,
+            label: label.to_string(),
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl RunHooks for Progress {
+    fn batch_end(&mut self, p: &BatchProgress) {
+        if !self.terminal {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(p.batches as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} batches, {elapsed} < {eta}, {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        bar.set_prefix(format!(
+            "{}epoch {}/{}",
+            self.label,
+            p.epoch + 1,
+            self.epochs
+        ));
+        bar.set_position(p.batch as u64);
+        bar.set_message(format!(
+            "loss {:.4}, acc {:.2}%",
+            p.loss,
+            100.0 * p.accuracy
+        ));
+    }
+
+    fn epoch_end(&mut self, m: &EpochMetrics, is_best: bool) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let rate = m.firing_rate.iter().sum::<f64>() / m.firing_rate.len().max(1) as f64;
+        println!(
+            "{}epoch {:>3}/{}  loss {:.4}  train {:.2}%  test loss {:.4}  test {:.2}%{}  lr {:.4}  firing {:.3}  {:.1}s",
+            self.label,
+            m.epoch + 1,
+            self.epochs,
+            m.train_loss,
+            100.0 * m.train_accuracy,
+            m.test_loss,
+            100.0 * m.test_accuracy,
+            if is_best { "*" } else { " " },
+            m.lr,
+            rate,
+            m.seconds
+        );
+    }
+
+    fn stop_requested(&self) -> bool {
+        stop_requested()
+    }
+}

@@ -1,0 +1,236 @@
+//! The `dalif` binary end to end on the embedded digits: train, eval, resume after Ctrl-C,
+//! ablate, and the errors (exit code 2, nothing overwritten).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn dalif(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dalif"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dalif-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn metrics(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The metrics without the wall-clock time.
+fn numbers(run: &Path) -> Vec<serde_json::Value> {
+    metrics(run)
+        .into_iter()
+        .map(|mut m| {
+            m.as_object_mut().unwrap().remove("seconds");
+            m
+        })
+        .collect()
+}
+
+const SMALL: [&str; 6] = ["--epochs", "2", "--steps", "2", "--batch-size", "32"];
+
+#[test]
+fn train_writes_a_run_directory_that_eval_reads() {
+    let tmp = tempdir("train");
+    let run = tmp.join("run");
+    let out = dalif(&[&["train", "--out", run.to_str().unwrap()][..], &SMALL].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("test accuracy:"), "{}", text(&out));
+    for file in [
+        "config.toml",
+        "metrics.jsonl",
+        "log.txt",
+        "checkpoints/last",
+        "checkpoints/best",
+    ] {
+        assert!(run.join(file).is_file(), "{file} is missing");
+    }
+    let m = metrics(&run);
+    assert_eq!(m.len(), 2);
+    for key in ["alpha", "beta", "firing_rate"] {
+        assert_eq!(m[1][key].as_array().unwrap().len(), 4, "{key} of 4 layers");
+    }
+    assert!(m[1]["test_accuracy"].as_f64().unwrap() > 0.5, "{:?}", m[1]);
+
+    let out = dalif(&["eval", run.to_str().unwrap(), "--checkpoint", "last"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let acc = m[1]["test_accuracy"].as_f64().unwrap() * 100.0;
+    assert!(
+        text(&out).contains(&format!("accuracy {acc:.2}%")),
+        "{}",
+        text(&out)
+    );
+
+    // Errors: exit code 2, one message, nothing overwritten.
+    let config = std::fs::read(run.join("config.toml")).unwrap();
+    let out = dalif(&["train", "--out", run.to_str().unwrap(), "--epochs", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("already exists"), "{}", text(&out));
+    assert_eq!(std::fs::read(run.join("config.toml")).unwrap(), config);
+    for (args, says) in [
+        (
+            vec!["train", "--model", "resnet50"],
+            "unknown model 'resnet50'",
+        ),
+        (vec!["train", "--preset", "mnist"], "unknown preset 'mnist'"),
+        (vec!["train", "--data", "mnist"], "unknown data set 'mnist'"),
+        (vec!["train", "--neuron", "izhikevich"], "izhikevich"),
+        (
+            vec!["eval", tmp.to_str().unwrap()],
+            "not a dalif run directory",
+        ),
+        (
+            vec!["train", "--resume", tmp.to_str().unwrap()],
+            "not a dalif run directory",
+        ),
+    ] {
+        let out = dalif(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+    }
+    let last = std::fs::read_to_string(run.join("checkpoints/last")).unwrap();
+    let weights = run.join("checkpoints").join(last.trim()).join("model.bpk");
+    std::fs::write(&weights, b"not a burnpack file").unwrap();
+    let out = dalif(&["eval", run.to_str().unwrap(), "--checkpoint", "last"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("model.bpk"), "{}", text(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_the_last_epoch_and_resume_finishes_the_run_exactly() {
+    let tmp = tempdir("resume");
+    let straight = tmp.join("straight");
+    let args = [
+        "--epochs",
+        "3",
+        "--steps",
+        "2",
+        "--batch-size",
+        "96",
+        "--seed",
+        "7",
+    ];
+    let out = dalif(&[&["train", "--out", straight.to_str().unwrap()][..], &args].concat());
+    assert!(out.status.success(), "{}", text(&out));
+
+    let run = tmp.join("interrupted");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dalif"))
+        .args([&["train", "--out", run.to_str().unwrap()][..], &args].concat())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !run.join("checkpoints/last").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no epoch finished"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    let done = metrics(&run).len();
+    if status.success() {
+        // The signal came after the last epoch: nothing to resume, nothing lost.
+        assert_eq!(done, 3);
+    } else {
+        assert_eq!(status.code(), Some(130));
+        assert!((1..3).contains(&done), "{done} epochs saved");
+        let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
+        assert!(log.contains("stopped on request"), "{log}");
+        let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    assert_eq!(numbers(&run), numbers(&straight));
+}
+
+#[test]
+fn ablate_trains_every_variant_and_writes_the_table() {
+    let tmp = tempdir("ablate");
+    let out_dir = tmp.join("ablation");
+    let args = [
+        "ablate",
+        "--epochs",
+        "1",
+        "--steps",
+        "2",
+        "--batch-size",
+        "32",
+        "--compare-param",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    let out = dalif(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    let csv = std::fs::read_to_string(out_dir.join("ablation.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(
+        names,
+        [
+            "lif",
+            "plif",
+            "dalif",
+            "dalif-spatial-only",
+            "dalif-temporal-only",
+            "dalif-sigmoid"
+        ]
+    );
+    let params = |name: &str| -> usize {
+        rows.iter().find(|r| r[0] == name).unwrap()[3]
+            .parse()
+            .unwrap()
+    };
+    // cifar_small has 4 spiking layers: DA-LIF adds 2 each, PLIF and one-sided DA-LIF 1.
+    assert_eq!(params("dalif"), params("lif") + 8);
+    assert_eq!(params("plif"), params("lif") + 4);
+    assert_eq!(params("dalif-spatial-only"), params("lif") + 4);
+    for r in &rows {
+        let acc: f64 = r[4].parse().unwrap();
+        let rate: f64 = r[6].parse().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&acc) && rate > 0.0 && rate < 1.0,
+            "{r:?}"
+        );
+    }
+    assert!(
+        std::fs::read_to_string(out_dir.join("ablation.md"))
+            .unwrap()
+            .contains("| dalif |")
+    );
+
+    // Run again: every variant is already trained, so the table comes back the same.
+    let again = dalif(&args);
+    assert!(again.status.success(), "{}", text(&again));
+    let csv_again = std::fs::read_to_string(out_dir.join("ablation.csv")).unwrap();
+    assert_eq!(csv_again, csv);
+}

@@ -1,0 +1,188 @@
+//! Runs: a configuration, a directory that keeps everything a run produces, and training
+//! that continues exactly where an interrupted run stopped.
+
+mod config;
+mod dir;
+
+pub use config::{DataConfig, ModelSpec, RunConfig};
+pub use dir::{Checkpoint, CheckpointKind, RunDir};
+
+use crate::models::{ModelError, Network, init_seeded};
+use crate::training::{BatchProgress, EpochEnd, TrainError, TrainObserver, Trainer};
+use burn::module::Module;
+use burn::tensor::Device;
+use dalif_data::{DataError, Dataset};
+use std::path::PathBuf;
+
+/// Errors of a run. Each names the file or setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not a dalif run directory (it has no config.toml)")]
+    NotARun(PathBuf),
+    #[error(
+        "{0} already exists and is not empty: choose another --out, or continue that run with --resume"
+    )]
+    Exists(PathBuf),
+    #[error("{path}: corrupt or unreadable: {message}")]
+    Corrupt { path: PathBuf, message: String },
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}
+
+/// What a run reports while it trains; every method has a do-nothing default.
+pub trait RunHooks {
+    fn batch_end(&mut self, _progress: &BatchProgress) {}
+    fn epoch_end(&mut self, _metrics: &crate::training::EpochMetrics, _is_best: bool) {}
+    /// Polled between batches: `true` stops the run; the last completed epoch stays saved.
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// Hooks that report nothing.
+pub struct Quiet;
+impl RunHooks for Quiet {}
+
+/// The network of `config` for `data`, its weights initialised from the run's seed.
+pub fn build_network(
+    config: &RunConfig,
+    data: &dyn Dataset,
+    device: &Device,
+) -> Result<Network, RunError> {
+    let model = config.model.resolve(data)?;
+    Ok(init_seeded(device, config.train.seed, || {
+        model.init(device)
+    })?)
+}
+
+/// Writes each completed epoch to the run directory, then tells the hooks.
+struct Recorder<'a> {
+    dir: &'a RunDir,
+    hooks: &'a mut dyn RunHooks,
+}
+
+impl TrainObserver<Network> for Recorder<'_> {
+    fn batch_end(&mut self, progress: &BatchProgress) {
+        self.hooks.batch_end(progress);
+    }
+
+    fn epoch_end(&mut self, end: EpochEnd<'_, Network>) -> Result<(), TrainError> {
+        let save = || -> Result<(), RunError> {
+            // Metrics first: a line whose checkpoint never landed is dropped on resume.
+            self.dir.append_metrics(end.metrics)?;
+            self.dir
+                .save_checkpoint(end.model, end.optimizer, end.state, end.is_best)?;
+            let m = end.metrics;
+            self.dir.log(&format!(
+                "epoch {} done: train loss {:.4}, train acc {:.4}, test loss {:.4}, test acc {:.4}, lr {:.6}, {:.1}s{}",
+                m.epoch + 1,
+                m.train_loss,
+                m.train_accuracy,
+                m.test_loss,
+                m.test_accuracy,
+                m.lr,
+                m.seconds,
+                if end.is_best { " (best)" } else { "" }
+            ))
+        };
+        save().map_err(|e| TrainError::Observer(e.to_string()))?;
+        self.hooks.epoch_end(end.metrics, end.is_best);
+        Ok(())
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.hooks.stop_requested()
+    }
+}
+
+/// Trains the run in `dir` on `(train, test)`: from scratch when it has no checkpoint yet,
+/// otherwise from its last checkpoint, with the same weights, optimizer state, learning-rate
+/// schedule position and batch order as if it had never stopped. Returns the trained
+/// network. `device` must be an autodiff device.
+pub fn train(
+    dir: &RunDir,
+    config: &RunConfig,
+    train: &dyn Dataset,
+    test: &dyn Dataset,
+    device: &Device,
+    hooks: &mut dyn RunHooks,
+) -> Result<Network, RunError> {
+    let network = build_network(config, train, device)?;
+    let (network, mut trainer) = match dir.checkpoint(CheckpointKind::Last)? {
+        None => {
+            dir.write_metrics(&[])?;
+            let trainer = Trainer::new(config.train.clone(), &network)?;
+            (network, trainer)
+        }
+        Some(checkpoint) => {
+            let network = load_weights(network, checkpoint.model, &checkpoint.dir)?;
+            let done = checkpoint.state.epochs_done;
+            let mut metrics = dir.metrics()?;
+            metrics.retain(|m| m.epoch < done);
+            dir.write_metrics(&metrics)?;
+            dir.log(&format!("resumed after epoch {done}"))?;
+            let trainer = Trainer::resume(
+                config.train.clone(),
+                &network,
+                checkpoint.optimizer,
+                checkpoint.state,
+            )?;
+            (network, trainer)
+        }
+    };
+    let mut recorder = Recorder { dir, hooks };
+    match trainer.fit(network, train, test, device, &mut recorder) {
+        Err(TrainError::Stopped { epochs_done }) => {
+            dir.log(&format!(
+                "stopped on request during epoch {}; epochs 1-{epochs_done} are saved",
+                epochs_done + 1
+            ))?;
+            Err(TrainError::Stopped { epochs_done }.into())
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The network saved in `dir`'s checkpoint of `kind`, for data like `data`, on `device`,
+/// with the training state it was saved at.
+pub fn load_network(
+    dir: &RunDir,
+    config: &RunConfig,
+    kind: CheckpointKind,
+    data: &dyn Dataset,
+    device: &Device,
+) -> Result<(Network, crate::training::TrainState), RunError> {
+    let Some(checkpoint) = dir.checkpoint(kind)? else {
+        return Err(RunError::Config(format!(
+            "{} has no checkpoint yet: no epoch has completed",
+            dir.path().display()
+        )));
+    };
+    let network = build_network(config, data, device)?;
+    let network = load_weights(network, checkpoint.model, &checkpoint.dir)?;
+    Ok((network, checkpoint.state))
+}
+
+fn load_weights(
+    network: Network,
+    record: burn::store::ModuleRecord,
+    dir: &std::path::Path,
+) -> Result<Network, RunError> {
+    network
+        .try_load_record(record)
+        .map_err(|e| RunError::Corrupt {
+            path: dir.join("model.bpk"),
+            message: format!("does not fit the configured network: {e}"),
+        })
+}
