@@ -38,3 +38,56 @@ pub fn load(name: &str) -> Result<RunConfig> {
         names.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dalif::models::ModelKind;
+
+    #[test]
+    fn every_preset_is_the_papers_recipe() {
+        // (preset, data set, model, T, frame size)
+        let recipes = [
+            ("cifar10", "cifar10", ModelKind::ResNet19, 2, None),
+            ("cifar100", "cifar100", ModelKind::ResNet19, 2, None),
+            (
+                "cifar10dvs",
+                "cifar10dvs",
+                ModelKind::VggSnn,
+                10,
+                Some([48, 48]),
+            ),
+            (
+                "dvsgesture",
+                "dvsgesture",
+                ModelKind::ResNet20,
+                16,
+                Some([128, 128]),
+            ),
+            ("imagenet", "imagenet", ModelKind::ResNet34, 4, None),
+        ];
+        assert_eq!(recipes.len(), PRESETS.len());
+        for (name, data, model, steps, frames) in recipes {
+            let c = load(name).unwrap();
+            assert_eq!(c.data.name, data, "{name}");
+            assert_eq!(c.model.kind, model, "{name}");
+            assert_eq!(c.train.steps, steps, "{name}");
+            assert_eq!(c.data.frame_size, frames, "{name}");
+            assert!(!describe(PRESETS.iter().find(|p| p.0 == name).unwrap().1).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_preset_file_with_an_unknown_key_is_refused() {
+        let path = std::env::temp_dir().join(format!("dalif-preset-{}.toml", std::process::id()));
+        std::fs::write(&path, "[train]\nepochs = 3\nlearning_rate = 0.1\n").unwrap();
+        let err = format!("{:#}", load(path.to_str().unwrap()).unwrap_err());
+        assert!(err.contains("learning_rate"), "{err}");
+        std::fs::write(&path, "[train]\nepochs = 3\n").unwrap();
+        let c = load(path.to_str().unwrap()).unwrap();
+        assert_eq!(
+            (c.train.epochs, c.train.steps),
+            (3, RunConfig::default().train.steps)
+        );
+    }
+}
