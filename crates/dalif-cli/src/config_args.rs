@@ -33,7 +33,8 @@ pub struct ConfigArgs {
     /// dalif-temporal-only, lif, plif.
     #[arg(long)]
     pub neuron: Option<NeuronKind>,
-    /// How DA-LIF maps its parameters to decays in (0, 1): tanh (default) or sigmoid.
+    /// How DA-LIF maps its weights to decays: tanh (default; decays in (-1, 1)) or sigmoid
+    /// (decays in (0, 1)).
     #[arg(long)]
     pub param: Option<DecayParam>,
     /// Time steps T (images are repeated T times; event data give T frames). Default 4.

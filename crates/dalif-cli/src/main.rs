@@ -32,16 +32,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a spiking network and write a run directory: config.toml, metrics.jsonl (loss,
-    /// accuracy, learning rate, alpha/beta and firing rate of every layer, per epoch),
-    /// checkpoints (last and best) and log.txt. Ctrl-C stops after the current batch; the
-    /// last completed epoch stays saved and `--resume RUN_DIR` continues from it.
+    /// Train a spiking network (default: DA-LIF on the embedded digits) into a run directory.
+    ///
+    /// The run directory holds config.toml, metrics.jsonl (loss, accuracy, learning rate,
+    /// alpha/beta and firing rate of every layer, per epoch), checkpoints (last and best) and
+    /// log.txt. Ctrl-C stops after the current batch; the last completed epoch stays saved
+    /// and `--resume RUN_DIR` continues from it.
     Train(commands::TrainArgs),
-    /// Evaluate a run's checkpoint on its test set: loss, accuracy, and alpha, beta and
-    /// firing rate of every spiking layer.
+    /// Evaluate a run's checkpoint on its test set.
+    ///
+    /// Prints loss, accuracy, and alpha, beta and firing rate of every spiking layer.
     Eval(commands::EvalArgs),
-    /// The paper's ablation as one command: train LIF, PLIF, DA-LIF, spatial-only and
-    /// temporal-only DA-LIF with the same seed, data and budget, and write a table of test
+    /// The paper's ablation: LIF, PLIF and DA-LIF variants with the same seed, data and budget.
+    ///
+    /// Trains LIF, PLIF, DA-LIF, spatial-only and temporal-only DA-LIF (and, with
+    /// --compare-param, DA-LIF with the other parametrisation) and writes a table of test
     /// accuracy, firing rate and parameter count.
     Ablate(commands::AblateArgs),
     /// List the presets (the paper's recipes) that `train --preset` accepts.
