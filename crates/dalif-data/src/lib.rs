@@ -5,7 +5,12 @@
 
 mod dataset;
 pub mod digits;
+mod events;
+pub mod formats;
+pub mod frames;
 mod split;
 
 pub use dataset::{DataError, Dataset, InMemoryDataset, Sample};
+pub use events::Events;
+pub use frames::SplitBy;
 pub use split::{shuffled_indices, stratified_split};

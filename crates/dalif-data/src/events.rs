@@ -1,0 +1,51 @@
+//! Address events from a neuromorphic sensor.
+
+/// Events as parallel arrays, in file order: `t` in microseconds, `x` (column) and `y` (row)
+/// with origin top-left, and polarity `p` (1 = ON, brightness up; 0 = OFF).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Events {
+    pub t: Vec<u64>,
+    pub x: Vec<u16>,
+    pub y: Vec<u16>,
+    pub p: Vec<u8>,
+}
+
+impl Events {
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            t: Vec::with_capacity(n),
+            x: Vec::with_capacity(n),
+            y: Vec::with_capacity(n),
+            p: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.t.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.t.is_empty()
+    }
+
+    pub fn push(&mut self, t: u64, x: u16, y: u16, p: u8) {
+        self.t.push(t);
+        self.x.push(x);
+        self.y.push(y);
+        self.p.push(p);
+    }
+
+    /// The events with `start <= t < end`, in order (a labelled window of a recording).
+    pub fn window(&self, start: u64, end: u64) -> Events {
+        let mut out = Events::default();
+        for i in (0..self.len()).filter(|&i| (start..end).contains(&self.t[i])) {
+            out.push(self.t[i], self.x[i], self.y[i], self.p[i]);
+        }
+        out
+    }
+
+    /// Whether timestamps never decrease.
+    pub fn is_time_ordered(&self) -> bool {
+        self.t.windows(2).all(|w| w[0] <= w[1])
+    }
+}
