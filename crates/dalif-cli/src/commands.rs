@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use dalif::layers::NeuronKind;
 use dalif::models::SpikingClassifier;
 use dalif::neuron::DecayParam;
-use dalif::run::{self, CheckpointKind, RunConfig, RunDir, RunError};
+use dalif::run::{self, CheckpointKind, RunConfig, RunDir, RunError, Splits};
 use dalif::training::{EpochMetrics, TrainError, evaluate};
 use dalif_data::Dataset;
 use std::fmt::Write as _;
@@ -77,6 +77,17 @@ fn default_out(config: &RunConfig) -> PathBuf {
         .expect("some n is free")
 }
 
+/// The run's data, event frames integrated (once, then cached) with a progress bar.
+fn open_data(config: &RunConfig) -> Result<Splits> {
+    let (train, test) = config
+        .data
+        .open(config.train.steps, &dalif_data::cache::default_root())?;
+    for set in [&train, &test] {
+        crate::progress::build_frame_cache(set.as_ref(), &config.data.name)?;
+    }
+    Ok((train, test))
+}
+
 fn describe(config: &RunConfig, train: &dyn Dataset, test: &dyn Dataset) -> String {
     let t = &config.train;
     format!(
@@ -104,16 +115,16 @@ fn train_in(
     device: &burn::tensor::Device,
     label: &str,
 ) -> Result<Vec<EpochMetrics>> {
-    let (train, test) = config.data.open()?;
-    let header = describe(config, &train, &test);
+    let (train, test) = open_data(config)?;
+    let header = describe(config, train.as_ref(), test.as_ref());
     println!("{label}{header}");
     dir.log(&header)?;
     let mut progress = Progress::new(config.train.epochs, label);
     match run::train(
         dir,
         config,
-        &train,
-        &test,
+        train.as_ref(),
+        test.as_ref(),
         &device.clone().autodiff(),
         &mut progress,
     ) {
@@ -135,8 +146,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => {
             let config = args.config.resolve()?;
             // Fail on the data and the network before anything is written.
-            let (train, _) = config.data.open()?;
-            config.model.resolve(&train)?.init(&device)?;
+            let (train, _) = open_data(&config)?;
+            config.model.resolve(train.as_ref())?.init(&device)?;
             let out = args.out.clone().unwrap_or_else(|| default_out(&config));
             (RunDir::create(&out, &config)?, config)
         }
@@ -161,13 +172,13 @@ pub fn train(args: TrainArgs) -> Result<()> {
 pub fn eval(args: EvalArgs) -> Result<()> {
     let device = args.device.device()?;
     let (dir, config) = RunDir::open(&args.run_dir)?;
-    let (_, test) = config.data.open()?;
+    let (_, test) = open_data(&config)?;
     let kind = match args.checkpoint {
         Which::Last => CheckpointKind::Last,
         Which::Best => CheckpointKind::Best,
     };
-    let (network, state) = run::load_network(&dir, &config, kind, &test, &device)?;
-    let result = evaluate(&network, &test, &config.train, &device)?;
+    let (network, state) = run::load_network(&dir, &config, kind, test.as_ref(), &device)?;
+    let result = evaluate(&network, test.as_ref(), &config.train, &device)?;
     println!(
         "{} ({} checkpoint, after epoch {}): {} test samples, loss {:.4}, accuracy {:.2}%",
         dir.path().display(),
@@ -247,7 +258,7 @@ struct Row {
 pub fn ablate(args: AblateArgs) -> Result<()> {
     let device = args.device.device()?;
     let base = args.config.resolve()?;
-    let (train, _) = base.data.open()?;
+    let (train, _) = open_data(&base)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut rows = Vec::new();
@@ -269,7 +280,7 @@ pub fn ablate(args: AblateArgs) -> Result<()> {
             RunDir::create(&path, &config)?
         };
         let metrics = train_in(&dir, &config, &device, &format!("[{name}] "))?;
-        let model = config.model.resolve(&train)?;
+        let model = config.model.resolve(train.as_ref())?;
         let last = metrics.last().context("no epoch completed")?.clone();
         rows.push(Row {
             name,

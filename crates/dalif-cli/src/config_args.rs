@@ -17,10 +17,16 @@ pub struct ConfigArgs {
     /// presets`), or a .toml file of the same form. Flags override it.
     #[arg(long)]
     pub preset: Option<String>,
-    /// Data set: digits (embedded 8x8 handwritten digits, the default).
+    /// Data set: digits (embedded 8x8 handwritten digits, the default), synthetic-events
+    /// (generated DVS recordings of moving squares, no download), or from --data-root:
+    /// cifar10, cifar100, cifar100-coarse, cifar10dvs, dvsgesture, nmnist.
     #[arg(long)]
     pub data: Option<String>,
-    /// Folder of the downloaded data set.
+    /// How event recordings are cut into T frames: number (equal event counts, the default)
+    /// or time (equal durations).
+    #[arg(long)]
+    pub split_by: Option<dalif_data::SplitBy>,
+    /// Folder of the downloaded data set (CIFAR: the extracted folder or the .tar.gz).
     #[arg(long, value_name = "DIR")]
     pub data_root: Option<PathBuf>,
     /// Resize event frames to HxW, e.g. 48x48 (event data sets only).
@@ -98,6 +104,9 @@ impl ConfigArgs {
         }
         if let Some(v) = self.frame_size {
             c.data.frame_size = Some(v);
+        }
+        if let Some(v) = self.split_by {
+            c.data.split_by = v;
         }
         if let Some(v) = self.model {
             c.model.kind = v;

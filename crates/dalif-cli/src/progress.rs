@@ -100,3 +100,30 @@ impl RunHooks for Progress {
         stop_requested()
     }
 }
+
+/// Prepares `data` ahead of training (event data sets integrate and cache their frames), with
+/// a progress bar on a terminal.
+pub fn build_frame_cache(data: &dyn dalif_data::Dataset, name: &str) -> anyhow::Result<()> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} files, {elapsed} < {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{name}: integrating events into frames"));
+        bar
+    });
+    data.prepare(&|done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(())
+}

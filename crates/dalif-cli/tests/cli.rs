@@ -234,3 +234,69 @@ fn ablate_trains_every_variant_and_writes_the_table() {
     let csv_again = std::fs::read_to_string(out_dir.join("ablation.csv")).unwrap();
     assert_eq!(csv_again, csv);
 }
+
+#[test]
+fn trains_on_the_synthetic_event_set_out_of_the_box_and_caches_its_frames() {
+    let tmp = tempdir("synthetic");
+    let cache = tmp.join("cache");
+    let train = |out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dalif"))
+            .env("DALIF_CACHE_DIR", &cache)
+            .args([
+                "train",
+                "--data",
+                "synthetic-events",
+                "--epochs",
+                "2",
+                "--steps",
+                "4",
+            ])
+            .args([
+                "--batch-size",
+                "16",
+                "--out",
+                tmp.join(out).to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = train("first");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("[4, 2, 16, 16], 4 classes"),
+        "{}",
+        text(&out)
+    );
+    let m = metrics(&tmp.join("first"));
+    assert!(m[1]["test_accuracy"].as_f64().unwrap() > 0.5, "{:?}", m[1]);
+    // The recordings are AEDAT 3.1 files; the frames of both splits are cached.
+    let frames: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains("-T4-number-16x16")
+        })
+        .collect();
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    let counts: usize = frames
+        .iter()
+        .map(|d| std::fs::read_dir(d).unwrap().count())
+        .sum();
+    assert_eq!(counts, 384 + 96);
+    let stamp = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let one = std::fs::read_dir(&frames[0])
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let before = stamp(&one);
+    // A second run reads the cache instead of the events.
+    let out = train("second");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(stamp(&one), before);
+    assert_eq!(numbers(&tmp.join("first")), numbers(&tmp.join("second")));
+}

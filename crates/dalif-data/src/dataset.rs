@@ -41,6 +41,12 @@ pub trait Dataset: Send + Sync {
 
     /// The sample at `index`.
     fn get(&self, index: usize) -> Result<Sample, DataError>;
+
+    /// Does ahead of time the work `get` would otherwise do on first use (event data sets
+    /// integrate and cache their frames), calling `progress(done, total)` as it goes.
+    fn prepare(&self, _progress: &(dyn Fn(usize, usize) + Sync)) -> Result<(), DataError> {
+        Ok(())
+    }
 }
 
 /// Samples held in memory, checked once at construction.

@@ -3,14 +3,19 @@
 //! Everything here is plain Rust over `f32` buffers, so formats and loaders build and test
 //! fast. The training code sees every data set through [`Dataset`].
 
+pub mod cache;
 mod dataset;
 pub mod digits;
+mod event_frames;
 mod events;
 pub mod formats;
 pub mod frames;
+pub mod layouts;
 mod split;
+pub mod synthetic;
 
 pub use dataset::{DataError, Dataset, InMemoryDataset, Sample};
+pub use event_frames::{EventFormat, EventFrames, EventSource, FrameSpec};
 pub use events::Events;
 pub use frames::SplitBy;
 pub use split::{shuffled_indices, stratified_split};

@@ -6,9 +6,14 @@ use crate::layers::NeuronKind;
 use crate::models::{ModelConfig, ModelKind};
 use crate::neuron::DecayParam;
 use crate::training::TrainConfig;
-use dalif_data::{DataError, Dataset, InMemoryDataset};
+use dalif_data::cache::path_tag;
+use dalif_data::formats::cifar::{Cifar, CifarKind};
+use dalif_data::layouts::{self, Cifar10DvsSplit};
+use dalif_data::{
+    DataError, Dataset, EventFormat, EventFrames, EventSource, FrameSpec, SplitBy, synthetic,
+};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything a run is made of. Every field has a default (the embedded digits recipe), so a
 /// preset or config file only names what it changes; unknown keys are refused.
@@ -30,6 +35,8 @@ pub struct DataConfig {
     pub root: Option<PathBuf>,
     /// `[H, W]` the event frames are resized to (event data sets only).
     pub frame_size: Option<[usize; 2]>,
+    /// How event recordings are cut into the T frames (event data sets only).
+    pub split_by: SplitBy,
 }
 
 impl Default for DataConfig {
@@ -38,6 +45,7 @@ impl Default for DataConfig {
             name: "digits".into(),
             root: None,
             frame_size: None,
+            split_by: SplitBy::Number,
         }
     }
 }
@@ -87,20 +95,59 @@ impl ModelSpec {
 const DIGITS_TEST_FRACTION: f64 = 0.2;
 const DIGITS_SPLIT_SEED: u64 = 0;
 
-/// The data sets of the paper, which `dalif` names before their readers exist.
-const AWAITING_READERS: [&str; 5] = [
-    "cifar10",
-    "cifar100",
-    "imagenet",
-    "cifar10dvs",
-    "dvsgesture",
-];
+/// A training and a test set.
+pub type Splits = (Box<dyn Dataset>, Box<dyn Dataset>);
 
 impl DataConfig {
-    pub const NAMES: [&str; 1] = ["digits"];
+    pub const NAMES: [&str; 8] = [
+        "digits",
+        "synthetic-events",
+        "cifar10",
+        "cifar100",
+        "cifar100-coarse",
+        "cifar10dvs",
+        "dvsgesture",
+        "nmnist",
+    ];
 
-    /// `(train, test)` of the data set.
-    pub fn open(&self) -> Result<(InMemoryDataset, InMemoryDataset), DataError> {
+    fn is_event_data(&self) -> bool {
+        ["synthetic-events", "cifar10dvs", "dvsgesture", "nmnist"].contains(&self.name.as_str())
+    }
+
+    fn root(&self) -> Result<&Path, DataError> {
+        self.root.as_deref().ok_or_else(|| {
+            DataError::Invalid(format!(
+                "the {} data set is read from its downloaded folder: give it with --data-root",
+                self.name
+            ))
+        })
+    }
+
+    /// `(train, test)` of the data set; event data sets give `steps` frames per sample and
+    /// cache them under `cache`.
+    pub fn open(&self, steps: usize, cache: &Path) -> Result<Splits, DataError> {
+        if !self.is_event_data()
+            && let Some([h, w]) = self.frame_size
+        {
+            return Err(DataError::Invalid(format!(
+                "a frame size ({h}x{w}) applies to event data sets; {} holds images",
+                self.name
+            )));
+        }
+        let spec = FrameSpec {
+            frames: steps,
+            split: self.split_by,
+            size: self.frame_size,
+        };
+        let events =
+            |sources: Vec<EventSource>, format, sensor, classes, split: &str, root: &Path| {
+                let key = format!("{}-{}-{split}", self.name, path_tag(root));
+                EventFrames::new(sources, format, sensor, classes, spec)
+                    .map(|d| d.with_cache(cache, &key))
+            };
+        let boxed = |(train, test): (EventFrames, EventFrames)| -> Splits {
+            (Box::new(train), Box::new(test))
+        };
         match self.name.as_str() {
             "digits" => {
                 if let Some(root) = &self.root {
@@ -110,19 +157,117 @@ impl DataConfig {
                         root.display()
                     )));
                 }
-                if let Some([h, w]) = self.frame_size {
-                    return Err(DataError::Invalid(format!(
-                        "a frame size ({h}x{w}) applies to event data sets; the digits are \
-                         8x8 images"
-                    )));
-                }
                 let digits = dalif_data::digits::load()?;
-                dalif_data::stratified_split(&digits, DIGITS_TEST_FRACTION, DIGITS_SPLIT_SEED)
+                let (train, test) =
+                    dalif_data::stratified_split(&digits, DIGITS_TEST_FRACTION, DIGITS_SPLIT_SEED)?;
+                Ok((Box::new(train), Box::new(test)))
             }
-            name if AWAITING_READERS.contains(&name) => Err(DataError::Invalid(format!(
-                "the {name} reader is not part of this version of dalif yet (it reads: {})",
-                Self::NAMES.join(", ")
-            ))),
+            "cifar10" | "cifar100" | "cifar100-coarse" => {
+                let kind = match self.name.as_str() {
+                    "cifar10" => CifarKind::Cifar10,
+                    "cifar100" => CifarKind::Cifar100 { coarse: false },
+                    _ => CifarKind::Cifar100 { coarse: true },
+                };
+                let root = self.root()?;
+                Ok((
+                    Box::new(Cifar::open(root, kind, true)?),
+                    Box::new(Cifar::open(root, kind, false)?),
+                ))
+            }
+            "synthetic-events" => {
+                let root = match &self.root {
+                    Some(root) => root.clone(),
+                    None => cache.join("synthetic-events"),
+                };
+                let (sensor, classes) = (synthetic::SENSOR, synthetic::CLASSES.len());
+                Ok(boxed((
+                    events(
+                        synthetic::generate(&root, true)?,
+                        EventFormat::Aedat3,
+                        sensor,
+                        classes,
+                        "train",
+                        &root,
+                    )?,
+                    events(
+                        synthetic::generate(&root, false)?,
+                        EventFormat::Aedat3,
+                        sensor,
+                        classes,
+                        "test",
+                        &root,
+                    )?,
+                )))
+            }
+            "dvsgesture" => {
+                let root = self.root()?;
+                Ok(boxed((
+                    events(
+                        layouts::dvs_gesture(root, true)?,
+                        EventFormat::Aedat3,
+                        [128, 128],
+                        11,
+                        "train",
+                        root,
+                    )?,
+                    events(
+                        layouts::dvs_gesture(root, false)?,
+                        EventFormat::Aedat3,
+                        [128, 128],
+                        11,
+                        "test",
+                        root,
+                    )?,
+                )))
+            }
+            "cifar10dvs" => {
+                let root = self.root()?;
+                let split = Cifar10DvsSplit::NineToOne;
+                let (train, _) = layouts::cifar10_dvs(root, true, split)?;
+                let (test, _) = layouts::cifar10_dvs(root, false, split)?;
+                Ok(boxed((
+                    events(
+                        train,
+                        EventFormat::Aedat2Dvs128,
+                        [128, 128],
+                        10,
+                        "train",
+                        root,
+                    )?,
+                    events(
+                        test,
+                        EventFormat::Aedat2Dvs128,
+                        [128, 128],
+                        10,
+                        "test",
+                        root,
+                    )?,
+                )))
+            }
+            "nmnist" => {
+                let root = self.root()?;
+                Ok(boxed((
+                    events(
+                        layouts::nmnist(root, true)?,
+                        EventFormat::Atis40,
+                        [34, 34],
+                        10,
+                        "train",
+                        root,
+                    )?,
+                    events(
+                        layouts::nmnist(root, false)?,
+                        EventFormat::Atis40,
+                        [34, 34],
+                        10,
+                        "test",
+                        root,
+                    )?,
+                )))
+            }
+            "imagenet" => Err(DataError::Invalid(
+                "the imagenet reader is not part of this version of dalif yet".into(),
+            )),
             other => Err(DataError::Invalid(format!(
                 "unknown data set '{other}' (expected one of: {})",
                 Self::NAMES.join(", ")

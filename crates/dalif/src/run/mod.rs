@@ -4,7 +4,7 @@
 mod config;
 mod dir;
 
-pub use config::{DataConfig, ModelSpec, RunConfig};
+pub use config::{DataConfig, ModelSpec, RunConfig, Splits};
 pub use dir::{Checkpoint, CheckpointKind, RunDir};
 
 use crate::models::{ModelError, Network, init_seeded};

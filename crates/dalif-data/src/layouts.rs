@@ -1,0 +1,202 @@
+//! The official release layouts of the event data sets: which files, which labels, which
+//! split. Each function lists the samples of one split as [`EventSource`]s.
+
+use crate::DataError;
+use crate::event_frames::EventSource;
+use crate::formats::file_error;
+use std::path::{Path, PathBuf};
+
+/// The sorted sub-folders of `dir` (class folders: their sorted order gives the labels).
+fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| file_error(dir, format!("cannot list: {e}")))?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// The files of `dir` with extension `ext`, sorted by name.
+fn files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, DataError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| file_error(dir, format!("cannot list: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// `root`, or its sub-folder `name` when `root` holds that instead of `marker` itself.
+fn locate(root: &Path, name: &str, marker: &str) -> PathBuf {
+    if root.join(marker).exists() {
+        root.to_path_buf()
+    } else {
+        root.join(name)
+    }
+}
+
+/// DVS128 Gesture, IBM's release (`DvsGesture/`, or the folder holding it): the trials of
+/// `trials_to_train.txt` or `trials_to_test.txt`, each cut into one sample per row of its
+/// `<trial>_labels.csv` (`class,startTime_usec,endTime_usec`): the events with
+/// `start <= t < end`, label `class - 1`. 1,176 training and 288 test samples, 11 classes.
+pub fn dvs_gesture(root: &Path, train: bool) -> Result<Vec<EventSource>, DataError> {
+    let list_name = if train {
+        "trials_to_train.txt"
+    } else {
+        "trials_to_test.txt"
+    };
+    let dir = locate(root, "DvsGesture", list_name);
+    let list = dir.join(list_name);
+    let text = std::fs::read_to_string(&list).map_err(|e| {
+        file_error(
+            &list,
+            format!("cannot read the DVS128 Gesture trial list: {e}"),
+        )
+    })?;
+    let mut samples = Vec::new();
+    for trial in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let file = dir.join(trial);
+        let stem = trial.strip_suffix(".aedat").unwrap_or(trial);
+        let labels = dir.join(format!("{stem}_labels.csv"));
+        let csv = std::fs::read_to_string(&labels)
+            .map_err(|e| file_error(&labels, format!("cannot read: {e}")))?;
+        for (n, line) in csv.lines().enumerate().skip(1) {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            let parsed = match fields[..] {
+                [c, s, e] => c
+                    .parse::<usize>()
+                    .ok()
+                    .zip(s.parse::<u64>().ok())
+                    .zip(e.parse::<u64>().ok()),
+                _ => None,
+            };
+            let Some(((class, start), end)) = parsed else {
+                return Err(file_error(
+                    &labels,
+                    format!(
+                        "line {}: '{line}' is not 'class,startTime_usec,endTime_usec'",
+                        n + 1
+                    ),
+                ));
+            };
+            if !(1..=11).contains(&class) {
+                return Err(file_error(
+                    &labels,
+                    format!("line {}: class {class} is outside 1..=11", n + 1),
+                ));
+            }
+            samples.push(EventSource {
+                file: file.clone(),
+                window: Some((start, end)),
+                label: class - 1,
+            });
+        }
+    }
+    Ok(samples)
+}
+
+/// Which CIFAR10-DVS split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cifar10DvsSplit {
+    /// SpikingJelly's `split_to_train_test_set(0.9, ...)`: per class, in file-name order, the
+    /// first `ceil(0.9 n)` recordings train and the rest test.
+    NineToOne,
+    /// The TEBN split: recordings numbered 0-99 of each class test, the others train.
+    Tebn,
+}
+
+/// CIFAR10-DVS, the AEDAT 2.0 release: ten class folders (alphabetical order = CIFAR-10
+/// labels) of `cifar10_<class>_<i>.aedat` recordings, possibly inside `CIFAR10-DVS/`.
+pub fn cifar10_dvs(
+    root: &Path,
+    train: bool,
+    split: Cifar10DvsSplit,
+) -> Result<(Vec<EventSource>, Vec<String>), DataError> {
+    let dir = locate(root, "CIFAR10-DVS", "airplane");
+    let classes = subdirs(&dir)?;
+    if classes.len() != 10 {
+        return Err(file_error(
+            &dir,
+            format!(
+                "{} class folders, expected the 10 of CIFAR10-DVS",
+                classes.len()
+            ),
+        ));
+    }
+    let mut samples = Vec::new();
+    for (label, class) in classes.iter().enumerate() {
+        let recordings = files(class, "aedat")?;
+        if recordings.is_empty() {
+            return Err(file_error(
+                class,
+                "no .aedat recordings in this class folder",
+            ));
+        }
+        let n_train = (recordings.len() * 9).div_ceil(10);
+        for (k, file) in recordings.into_iter().enumerate() {
+            let is_train = match split {
+                Cifar10DvsSplit::NineToOne => k < n_train,
+                Cifar10DvsSplit::Tebn => recording_number(&file)? >= 100,
+            };
+            if is_train == train {
+                samples.push(EventSource {
+                    file,
+                    window: None,
+                    label,
+                });
+            }
+        }
+    }
+    let names = classes
+        .iter()
+        .map(|c| {
+            c.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    Ok((samples, names))
+}
+
+/// The `i` of `..._<i>.aedat`.
+fn recording_number(file: &Path) -> Result<usize, DataError> {
+    file.file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.rsplit('_').next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| file_error(file, "the name does not end with _<number>.aedat"))
+}
+
+/// N-MNIST: `Train/<digit>/*.bin` or `Test/<digit>/*.bin` (34x34 ATIS recordings).
+pub fn nmnist(root: &Path, train: bool) -> Result<Vec<EventSource>, DataError> {
+    let dir = root.join(if train { "Train" } else { "Test" });
+    let classes = subdirs(&dir)?;
+    if classes.len() != 10 {
+        return Err(file_error(
+            &dir,
+            format!("{} class folders, expected 10", classes.len()),
+        ));
+    }
+    let mut samples = Vec::new();
+    for (label, class) in classes.iter().enumerate() {
+        for file in files(class, "bin")? {
+            samples.push(EventSource {
+                file,
+                window: None,
+                label,
+            });
+        }
+    }
+    Ok(samples)
+}
