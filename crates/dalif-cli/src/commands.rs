@@ -78,7 +78,7 @@ fn default_out(config: &RunConfig) -> PathBuf {
 }
 
 /// The run's data, event frames integrated (once, then cached) with a progress bar.
-fn open_data(config: &RunConfig) -> Result<Splits> {
+pub fn open_data(config: &RunConfig) -> Result<Splits> {
     let (train, test) = config
         .data
         .open(config.train.steps, &dalif_data::cache::default_root())?;

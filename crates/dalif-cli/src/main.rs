@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod config_args;
+mod data;
 mod presets;
 mod progress;
 
@@ -51,6 +52,9 @@ enum Command {
     Ablate(commands::AblateArgs),
     /// List the presets (the paper's recipes) that `train --preset` accepts.
     Presets,
+    /// Look into data sets and prepare their frame caches.
+    #[command(subcommand)]
+    Data(data::Data),
     /// Measure speed on the workloads of shared/peers/workloads.md.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
             commands::presets();
             Ok(())
         }
+        Command::Data(d) => data::run(d),
         Command::Bench(b) => bench::run(b),
     };
     match result {

@@ -300,3 +300,62 @@ fn trains_on_the_synthetic_event_set_out_of_the_box_and_caches_its_frames() {
     assert_eq!(stamp(&one), before);
     assert_eq!(numbers(&tmp.join("first")), numbers(&tmp.join("second")));
 }
+
+#[test]
+fn data_inspect_says_what_a_folder_holds() {
+    let root = tempdir("inspect");
+    let names = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ];
+    for name in names {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        for i in 0..10u32 {
+            // AEDAT 2.0: a header line, then two big-endian (address, timestamp) events.
+            let mut bytes = b"#!AER-DAT2.0\r\n".to_vec();
+            for (a, t) in [(0x1415u32, 1000u32), (0x0101, 1000 + 1000 * i)] {
+                bytes.extend(a.to_be_bytes());
+                bytes.extend(t.to_be_bytes());
+            }
+            std::fs::write(
+                root.join(name).join(format!("cifar10_{name}_{i}.aedat")),
+                bytes,
+            )
+            .unwrap();
+        }
+    }
+    let out = dalif(&["data", "inspect", root.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains(": cifar10dvs"), "{said}");
+    assert!(
+        said.contains("train: 90 samples; per class: 9 9 9"),
+        "{said}"
+    );
+    assert!(said.contains("test: 10 samples"), "{said}");
+    assert!(said.contains("events min 2 / median 2 / max 2"), "{said}");
+    assert!(
+        said.contains("duration min 0.000 / median 0.005 / max 0.009 s"),
+        "{said}"
+    );
+
+    let out = dalif(&[
+        "data",
+        "inspect",
+        tempdir("inspect-empty").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a data set folder"),
+        "{}",
+        text(&out)
+    );
+}

@@ -1,0 +1,213 @@
+//! `dalif data inspect` and `dalif data cache`.
+
+use crate::config_args::ConfigArgs;
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use dalif_data::formats::cifar::{Cifar, CifarKind};
+use dalif_data::layouts::{self, Cifar10DvsSplit};
+use dalif_data::{Dataset, EventFormat, EventSource};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum Data {
+    /// Say what a downloaded data set folder holds: its kind, samples per split and class,
+    /// sample size, and for event data the events and durations of its recordings.
+    Inspect(InspectArgs),
+    /// Integrate and cache the event frames of a data set ahead of training (same flags as
+    /// `train`: --data, --data-root, --steps, --frame-size, --split-by, or a --preset).
+    Cache(CacheArgs),
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// The data set's folder (or CIFAR's .tar.gz).
+    path: PathBuf,
+    /// Recordings read for the event statistics (spread over the whole set).
+    #[arg(long, default_value_t = 200)]
+    max_recordings: usize,
+}
+
+#[derive(Args)]
+pub struct CacheArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+pub fn run(command: Data) -> Result<()> {
+    match command {
+        Data::Inspect(args) => inspect(&args.path, args.max_recordings),
+        Data::Cache(args) => {
+            let config = args.config.resolve()?;
+            let (train, test) = crate::commands::open_data(&config)?;
+            println!(
+                "{}: frames of {} train and {} test samples, {:?} each, cached under {}",
+                config.data.name,
+                train.len(),
+                test.len(),
+                train.sample_shape(),
+                dalif_data::cache::default_root().display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The data set kind a folder holds, from the files the official releases have.
+fn detect(path: &Path) -> Option<&'static str> {
+    let has = |p: &str| path.join(p).exists();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if has("batches.meta.txt")
+        || has("cifar-10-batches-bin")
+        || name == "cifar-10-binary.tar.gz"
+        || has("cifar-10-binary.tar.gz")
+    {
+        Some("cifar10")
+    } else if has("fine_label_names.txt")
+        || has("cifar-100-binary")
+        || name == "cifar-100-binary.tar.gz"
+        || has("cifar-100-binary.tar.gz")
+    {
+        Some("cifar100")
+    } else if has("trials_to_train.txt") || has("DvsGesture/trials_to_train.txt") {
+        Some("dvsgesture")
+    } else if has("airplane") || has("CIFAR10-DVS/airplane") {
+        Some("cifar10dvs")
+    } else if has("Train") && has("Test") {
+        Some("nmnist")
+    } else {
+        None
+    }
+}
+
+fn per_class(labels: impl Iterator<Item = usize>, classes: usize) -> String {
+    let mut counts = vec![0usize; classes];
+    for l in labels {
+        counts[l] += 1;
+    }
+    counts
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn inspect(path: &Path, max_recordings: usize) -> Result<()> {
+    let Some(kind) = detect(path) else {
+        bail!(
+            "{}: not a data set folder dalif knows (CIFAR-10/100 binary, DVS128 Gesture, \
+             CIFAR10-DVS, N-MNIST)",
+            path.display()
+        );
+    };
+    println!("{}: {kind}", path.display());
+    let events = |format,
+                  sensor: [usize; 2],
+                  classes,
+                  splits: [(&str, Vec<EventSource>); 2]|
+     -> Result<()> {
+        println!(
+            "sensor {}x{}, {classes} classes, read as {format:?}",
+            sensor[0], sensor[1]
+        );
+        for (split, sources) in &splits {
+            let labels = sources.iter().map(|s| s.label);
+            println!(
+                "{split}: {} samples; per class: {}",
+                sources.len(),
+                per_class(labels, classes)
+            );
+        }
+        let all: Vec<&EventSource> = splits.iter().flat_map(|(_, s)| s).collect();
+        let step = all.len().div_ceil(max_recordings.max(1)).max(1);
+        let picked: Vec<&EventSource> = all.iter().step_by(step).copied().collect();
+        let stats = picked
+            .par_iter()
+            .map(|s| {
+                let e = EventFormat::read(format, &s.file)?;
+                let e = match s.window {
+                    Some((a, b)) => e.window(a, b),
+                    None => e,
+                };
+                let span = match (e.t.first(), e.t.last()) {
+                    (Some(a), Some(b)) => b - a,
+                    _ => 0,
+                };
+                Ok((e.len(), span))
+            })
+            .collect::<Result<Vec<_>, dalif_data::DataError>>()?;
+        let (mut n, mut d): (Vec<usize>, Vec<u64>) = stats.into_iter().unzip();
+        n.sort_unstable();
+        d.sort_unstable();
+        if !n.is_empty() {
+            let mid = n.len() / 2;
+            println!(
+                "{} of {} samples read: events min {} / median {} / max {}; duration min {:.3} / median {:.3} / max {:.3} s",
+                n.len(),
+                all.len(),
+                n[0],
+                n[mid],
+                n[n.len() - 1],
+                d[0] as f64 / 1e6,
+                d[mid] as f64 / 1e6,
+                d[d.len() - 1] as f64 / 1e6
+            );
+        }
+        Ok(())
+    };
+    match kind {
+        "cifar10" | "cifar100" => {
+            let k = if kind == "cifar10" {
+                CifarKind::Cifar10
+            } else {
+                CifarKind::Cifar100 { coarse: false }
+            };
+            for (split, train) in [("train", true), ("test", false)] {
+                let set = Cifar::open(path, k, train)?;
+                let labels = (0..set.len())
+                    .map(|i| set.get(i).map(|s| s.label))
+                    .collect::<Result<Vec<_>, _>>()?;
+                println!(
+                    "{split}: {} images of {:?}, {} classes; per class: {}",
+                    set.len(),
+                    set.sample_shape(),
+                    set.num_classes(),
+                    per_class(labels.into_iter(), set.num_classes())
+                );
+            }
+            Ok(())
+        }
+        "dvsgesture" => events(
+            EventFormat::Aedat3,
+            [128, 128],
+            11,
+            [
+                ("train", layouts::dvs_gesture(path, true)?),
+                ("test", layouts::dvs_gesture(path, false)?),
+            ],
+        ),
+        "cifar10dvs" => {
+            let split = Cifar10DvsSplit::NineToOne;
+            let (train, _) = layouts::cifar10_dvs(path, true, split)?;
+            let (test, _) = layouts::cifar10_dvs(path, false, split)?;
+            events(
+                EventFormat::Aedat2Dvs128,
+                [128, 128],
+                10,
+                [("train", train), ("test", test)],
+            )
+        }
+        _ => events(
+            EventFormat::Atis40,
+            [34, 34],
+            10,
+            [
+                ("train", layouts::nmnist(path, true)?),
+                ("test", layouts::nmnist(path, false)?),
+            ],
+        ),
+    }
+}
