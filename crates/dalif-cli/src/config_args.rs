@@ -67,6 +67,18 @@ pub struct ConfigArgs {
     /// Keep weight decay off batch norms, biases and the neurons' decays.
     #[arg(long)]
     pub no_decay_bn_and_neurons: bool,
+    /// Augmentation: random crop after zero padding by N pixels (CIFAR: 4).
+    #[arg(long, value_name = "N")]
+    pub pad_crop: Option<usize>,
+    /// Augmentation: horizontal flip with probability 1/2.
+    #[arg(long)]
+    pub flip: bool,
+    /// Augmentation: Cutout, one N x N square set to 0 (CIFAR-10: 16, CIFAR-100: 8).
+    #[arg(long, value_name = "N")]
+    pub cutout: Option<usize>,
+    /// Augmentation: roll (wrapping shift) by up to N pixels each way (event frames: 5).
+    #[arg(long, value_name = "N")]
+    pub roll: Option<usize>,
     /// Label smoothing of the cross-entropy (0.1 is common). Default 0.
     #[arg(long)]
     pub label_smoothing: Option<f32>,
@@ -141,6 +153,18 @@ impl ConfigArgs {
         }
         if self.no_decay_bn_and_neurons {
             t.no_decay_bn_and_neurons = true;
+        }
+        if let Some(v) = self.pad_crop {
+            t.augmentation.pad_crop = v;
+        }
+        if self.flip {
+            t.augmentation.flip = true;
+        }
+        if let Some(v) = self.cutout {
+            t.augmentation.cutout = v;
+        }
+        if let Some(v) = self.roll {
+            t.augmentation.roll = v;
         }
         if let Some(v) = self.label_smoothing {
             t.label_smoothing = v;

@@ -9,6 +9,8 @@ use dalif_data::{Dataset, EventFormat, EventSource};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
+// Parsed once per process: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Data {
     /// Say what a downloaded data set folder holds: its kind, samples per split and class,

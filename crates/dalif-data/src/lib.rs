@@ -3,6 +3,7 @@
 //! Everything here is plain Rust over `f32` buffers, so formats and loaders build and test
 //! fast. The training code sees every data set through [`Dataset`].
 
+mod augment;
 pub mod cache;
 mod dataset;
 pub mod digits;
@@ -11,11 +12,15 @@ mod events;
 pub mod formats;
 pub mod frames;
 pub mod layouts;
+mod loader;
+pub mod rng;
 mod split;
 pub mod synthetic;
 
+pub use augment::Augmentation;
 pub use dataset::{DataError, Dataset, InMemoryDataset, Sample};
 pub use event_frames::{EventFormat, EventFrames, EventSource, FrameSpec};
 pub use events::Events;
 pub use frames::SplitBy;
+pub use loader::{Batch, BatchPlan, for_each_batch};
 pub use split::{shuffled_indices, stratified_split};

@@ -1,15 +1,7 @@
 //! Deterministic stratified train/test splits.
 
+use crate::rng::SplitMix64;
 use crate::{DataError, Dataset, InMemoryDataset};
-
-/// SplitMix64: a tiny, well-mixed generator, so splits depend on the seed alone.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// `0..n` in an order fixed by `seed` (Fisher-Yates with SplitMix64).
 pub fn shuffled_indices(n: usize, seed: u64) -> Vec<usize> {
@@ -19,9 +11,9 @@ pub fn shuffled_indices(n: usize, seed: u64) -> Vec<usize> {
 }
 
 fn shuffle(indices: &mut [usize], seed: u64) {
-    let mut state = seed;
+    let mut rng = SplitMix64::new(seed);
     for i in (1..indices.len()).rev() {
-        let j = (splitmix(&mut state) % (i as u64 + 1)) as usize;
+        let j = rng.below(i as u64 + 1) as usize;
         indices.swap(i, j);
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::event_frames::EventSource;
 use crate::formats::{aedat3, file_error};
+use crate::rng::SplitMix64;
 use crate::{DataError, Events};
 use std::path::Path;
 
@@ -18,30 +19,15 @@ const SIDE: i32 = 4;
 const STEPS: u64 = 10;
 const STEP_US: u64 = 10_000;
 
-/// SplitMix64: small, seedable, the same on every platform.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// One recording of class `class` (0 right, 1 left, 2 down, 3 up).
 pub fn recording(class: usize, seed: u64) -> Events {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let (dx, dy) = [(1, 0), (-1, 0), (0, 1), (0, -1)][class];
     // One pixel per step.
     let travel = STEPS as i32;
     let span = SENSOR[0] as i32 - SIDE;
     // Start so that the square stays mostly on the sensor; the other axis is free.
-    let along = |d: i32, r: &mut Rng| {
+    let along = |d: i32, r: &mut SplitMix64| {
         let room = (span - travel).max(1);
         let s = r.below(room as u64) as i32;
         if d > 0 { s } else { span - s }

@@ -12,7 +12,7 @@ use dalif::run::{self, CheckpointKind, Quiet, RunConfig, RunDir, RunError, RunHo
 use dalif::training::{
     EpochMetrics, OptimizerKind, Readout, TrainConfig, TrainError, fit, no_decay_params,
 };
-use dalif_data::{Dataset, InMemoryDataset, stratified_split};
+use dalif_data::{Augmentation, Dataset, InMemoryDataset, stratified_split};
 use std::path::PathBuf;
 
 /// Two classes of 1x8x8 images: a bright left half or a bright right half, with noise.
@@ -48,6 +48,7 @@ fn config(epochs: usize, readout: Readout) -> TrainConfig {
         optimizer: OptimizerKind::Sgd,
         weight_decay: 0.0,
         no_decay_bn_and_neurons: false,
+        augmentation: Augmentation::default(),
         label_smoothing: 0.1,
         readout,
         seed: 3,
@@ -192,6 +193,12 @@ fn run_config(epochs: usize) -> RunConfig {
             lr: 0.01,
             weight_decay: 0.01,
             no_decay_bn_and_neurons: true,
+            augmentation: Augmentation {
+                pad_crop: 1,
+                flip: true,
+                cutout: 2,
+                roll: 0,
+            },
             ..config(epochs, Readout::MeanLogits)
         },
         ..RunConfig::default()

@@ -9,7 +9,9 @@ use crate::layers::SpikeMonitor;
 use crate::models::SpikingClassifier;
 use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use dalif_data::{DataError, Dataset, shuffled_indices};
+use dalif_data::{
+    Augmentation, Batch, BatchPlan, DataError, Dataset, for_each_batch, shuffled_indices,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -28,6 +30,8 @@ pub struct TrainConfig {
     pub weight_decay: f64,
     /// Keep weight decay off batch norms, biases and the neurons' decays (all 1-D parameters).
     pub no_decay_bn_and_neurons: bool,
+    /// Augmentation of the training samples (off by default).
+    pub augmentation: Augmentation,
     pub label_smoothing: f32,
     pub readout: Readout,
     /// Seeds the batch order of every epoch (the caller seeds the model's initialisation).
@@ -45,6 +49,7 @@ impl Default for TrainConfig {
             optimizer: OptimizerKind::Sgd,
             weight_decay: 0.0,
             no_decay_bn_and_neurons: false,
+            augmentation: Augmentation::default(),
             label_smoothing: 0.0,
             readout: Readout::MeanLogits,
             seed: 0,
@@ -140,25 +145,21 @@ pub enum TrainError {
     Observer(String),
 }
 
-/// One batch as `(input [T, B, ...], labels [B])`: static images `[C, H, W]` are repeated
-/// over T (direct encoding); event frames `[T, C, H, W]` are fed as they are.
-fn batch(
-    data: &dyn Dataset,
-    indices: &[usize],
+/// Batches prepared ahead of the step.
+const AHEAD: usize = 2;
+
+/// A batch as `(input [T, B, ...], labels [B])`: static images `[C, H, W]` are repeated over T
+/// (direct encoding); event frames `[T, C, H, W]` are fed as they are.
+fn tensors(
+    batch: Batch,
     steps: usize,
     device: &Device,
 ) -> Result<(Tensor<5>, Tensor<1, Int>), DataError> {
-    let shape = data.sample_shape().to_vec();
-    let mut values = Vec::with_capacity(indices.len() * shape.iter().product::<usize>());
-    let mut labels = Vec::with_capacity(indices.len());
-    for &i in indices {
-        let s = data.get(i)?;
-        values.extend_from_slice(&s.data);
-        labels.push(s.label as i64);
-    }
-    let b = indices.len();
+    let b = batch.len();
+    let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
     let labels = Tensor::from_data(TensorData::new(labels, [b]), device);
-    let input = match shape[..] {
+    let values = batch.data;
+    let input = match batch.sample_shape[..] {
         [c, h, w] => {
             let images = Tensor::<4>::from_data(TensorData::new(values, [b, c, h, w]), device);
             direct_encoding(images, steps)
@@ -172,7 +173,7 @@ fn batch(
                  integrate the events into {steps} frames or set the steps to {t}"
             )));
         }
-        _ => {
+        ref shape => {
             return Err(DataError::Invalid(format!(
                 "training reads images [C, H, W] or event frames [T, C, H, W]; samples here \
                  are {shape:?}"
@@ -215,17 +216,24 @@ pub fn evaluate<M: SpikingClassifier>(
     let device = device.clone().without_autodiff();
     let (mut loss, mut correct) = (0.0, 0);
     let mut rates = vec![0.0; model.neurons().len()];
-    let order: Vec<usize> = (0..data.len()).collect();
-    for chunk in order.chunks(config.batch_size.max(1)) {
-        let (input, labels) = batch(data, chunk, config.steps, &device)?;
+    let plan = BatchPlan {
+        order: (0..data.len()).collect(),
+        batch_size: config.batch_size,
+        augmentation: None,
+        ahead: AHEAD,
+    };
+    for_each_batch(data, &plan, |batch| {
+        let n = batch.len() as f64;
+        let (input, labels) = tensors(batch, config.steps, &device)?;
         let mut monitor = SpikeMonitor::on();
         let (l, c) = score(model.forward_monitored(input, &mut monitor), labels, config);
-        loss += l.into_scalar::<f64>() * chunk.len() as f64;
+        loss += l.into_scalar::<f64>() * n;
         correct += c;
         for (sum, r) in rates.iter_mut().zip(monitor.into_rates()) {
-            *sum += r * chunk.len() as f64;
+            *sum += r * n;
         }
-    }
+        Ok::<(), DataError>(())
+    })?;
     let n = data.len().max(1) as f64;
     Ok(Evaluation {
         loss: loss / n,
@@ -306,31 +314,47 @@ impl Trainer {
         };
         for epoch in self.state.epochs_done..config.epochs {
             let start = Instant::now();
-            let order = shuffled_indices(train.len(), config.seed.wrapping_add(epoch as u64));
+            let plan = BatchPlan {
+                order: shuffled_indices(train.len(), config.seed.wrapping_add(epoch as u64)),
+                batch_size: config.batch_size,
+                augmentation: (!config.augmentation.is_off()).then_some((
+                    &config.augmentation,
+                    config.seed,
+                    epoch as u64,
+                )),
+                ahead: AHEAD,
+            };
             let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0, 0, config.lr);
-            for (i, chunk) in order.chunks(config.batch_size).enumerate() {
+            let mut slot = Some(model);
+            let mut i = 0;
+            for_each_batch(train, &plan, |batch| {
                 if observer.stop_requested() {
                     return Err(TrainError::Stopped {
                         epochs_done: self.state.epochs_done,
                     });
                 }
-                let (input, labels) = batch(train, chunk, config.steps, device)?;
+                let n = batch.len();
+                let (input, labels) = tensors(batch, config.steps, device)?;
+                let model = slot.take().expect("the model is put back after every step");
                 let (loss, c) = score(model.forward(input), labels, &config);
-                loss_sum += loss.clone().into_scalar::<f64>() * chunk.len() as f64;
+                loss_sum += loss.clone().into_scalar::<f64>() * n as f64;
                 correct += c;
-                seen += chunk.len();
+                seen += n;
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 lr = schedule.lr(self.state.step);
-                model = self.optimizer.step(lr, model, grads);
+                slot = Some(self.optimizer.step(lr, model, grads));
                 self.state.step += 1;
+                i += 1;
                 observer.batch_end(&BatchProgress {
                     epoch,
-                    batch: i + 1,
+                    batch: i,
                     batches,
                     loss: loss_sum / seen as f64,
                     accuracy: correct as f64 / seen as f64,
                 });
-            }
+                Ok(())
+            })?;
+            model = slot.expect("every step puts the model back");
             let eval = evaluate(&model, test, &config, device)?;
             let mean =
                 |v: Vec<f32>| v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;

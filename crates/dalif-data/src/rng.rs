@@ -1,0 +1,32 @@
+//! SplitMix64: a tiny, well-mixed generator, so that splits, synthetic recordings and
+//! augmentations depend on their seed alone, on every platform and thread count.
+
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// A generator for item `index` of stream `stream` (an epoch, say) under `seed`, independent
+    /// of the order in which items are drawn.
+    pub fn for_item(seed: u64, stream: u64, index: u64) -> Self {
+        let mut mix = Self(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let base = mix.next_u64();
+        Self(base ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
