@@ -301,6 +301,112 @@ fn trains_on_the_synthetic_event_set_out_of_the_box_and_caches_its_frames() {
     assert_eq!(numbers(&tmp.join("first")), numbers(&tmp.join("second")));
 }
 
+/// A miniature CIFAR10-DVS release: 10 class folders of 10 AEDAT 2.0 recordings, two events
+/// each; recording i lasts i milliseconds.
+fn mini_cifar10_dvs(root: &Path) {
+    let names = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ];
+    for (k, name) in names.iter().enumerate() {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        for i in 0..10u32 {
+            // A header line, then big-endian (address, timestamp) events; the address puts
+            // each class's events at its own pixels.
+            let mut bytes = b"#!AER-DAT2.0\r\n".to_vec();
+            for (a, t) in [
+                (0x1415u32 + (k as u32) * 0x202, 1000u32),
+                (0x0101, 1000 + 1000 * i),
+            ] {
+                bytes.extend(a.to_be_bytes());
+                bytes.extend(t.to_be_bytes());
+            }
+            std::fs::write(
+                root.join(name).join(format!("cifar10_{name}_{i}.aedat")),
+                bytes,
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` with its size and modification time.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(snapshot(&path));
+        } else {
+            let meta = std::fs::metadata(&path).unwrap();
+            out.push((path, meta.len(), meta.modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn trains_on_an_event_data_set_folder_without_touching_it() {
+    let tmp = tempdir("cifar10dvs");
+    let root = tmp.join("CIFAR10-DVS");
+    mini_cifar10_dvs(&root);
+    let before = snapshot(&root);
+    let cache = tmp.join("cache");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dalif"))
+            .env("DALIF_CACHE_DIR", &cache)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let data = [
+        "--data",
+        "cifar10dvs",
+        "--data-root",
+        tmp.to_str().unwrap(),
+        "--frame-size",
+        "16x16",
+        "--steps",
+        "2",
+    ];
+    let out = run(&[&["data", "cache"][..], &data].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("90 train and 10 test samples, [2, 2, 16, 16]"),
+        "{}",
+        text(&out)
+    );
+    let out_dir = tmp.join("run");
+    let train = [
+        &["train"][..],
+        &data,
+        &[
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--flip",
+            "--roll",
+            "2",
+        ],
+        &["--out", out_dir.to_str().unwrap()],
+    ]
+    .concat();
+    let out = run(&train);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(metrics(&out_dir).len(), 1);
+    assert_eq!(snapshot(&root), before, "the data set folder is as it was");
+}
+
 #[test]
 fn data_inspect_says_what_a_folder_holds() {
     let root = tempdir("inspect");
