@@ -19,7 +19,7 @@ pub struct ConfigArgs {
     pub preset: Option<String>,
     /// Data set: digits (embedded 8x8 handwritten digits, the default), synthetic-events
     /// (generated DVS recordings of moving squares, no download), or from --data-root:
-    /// cifar10, cifar100, cifar100-coarse, cifar10dvs, dvsgesture, nmnist.
+    /// cifar10, cifar100, cifar100-coarse, cifar10dvs, dvsgesture, nmnist, imagenet.
     #[arg(long)]
     pub data: Option<String>,
     /// How event recordings are cut into T frames: number (equal event counts, the default)

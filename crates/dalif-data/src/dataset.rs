@@ -1,5 +1,6 @@
 //! The data set interface the training code uses.
 
+use crate::rng::SplitMix64;
 use std::path::PathBuf;
 
 /// Errors reading or indexing a data set. Errors about files name the file.
@@ -41,6 +42,13 @@ pub trait Dataset: Send + Sync {
 
     /// The sample at `index`.
     fn get(&self, index: usize) -> Result<Sample, DataError>;
+
+    /// The sample at `index` as training sees it, for data sets whose training view is drawn
+    /// at random before the sample takes its shape (ImageNet's random resized crop). The
+    /// draws come from `rng`; by default, the sample itself.
+    fn get_train(&self, index: usize, _rng: &mut SplitMix64) -> Result<Sample, DataError> {
+        self.get(index)
+    }
 
     /// Does ahead of time the work `get` would otherwise do on first use (event data sets
     /// integrate and cache their frames), calling `progress(done, total)` as it goes.

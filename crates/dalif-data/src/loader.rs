@@ -1,6 +1,10 @@
 //! Batches prepared on worker threads ahead of the training step.
 
+use crate::rng::SplitMix64;
 use crate::{Augmentation, DataError, Dataset};
+
+/// Keeps the draws of a sample's training view apart from those of its augmentation.
+const VIEW_STREAM: u64 = 0x5649_4557;
 use rayon::prelude::*;
 use std::sync::mpsc::sync_channel;
 
@@ -29,7 +33,8 @@ pub struct BatchPlan<'a> {
     /// Sample indices in the order they are served.
     pub order: Vec<usize>,
     pub batch_size: usize,
-    /// Applied to every sample, with draws from `(seed, epoch, sample index)`.
+    /// Training batches: every sample is read in its training view and augmented, with
+    /// draws from `(seed, epoch, sample index)`. `None`: evaluation batches.
     pub augmentation: Option<(&'a Augmentation, u64, u64)>,
     /// Batches prepared ahead of the consumer.
     pub ahead: usize,
@@ -42,12 +47,14 @@ fn prepare(
 ) -> Result<Batch, DataError> {
     let samples = indices
         .par_iter()
-        .map(|&i| {
-            let mut s = data.get(i)?;
-            if let Some((aug, seed, epoch)) = plan.augmentation {
+        .map(|&i| match plan.augmentation {
+            Some((aug, seed, epoch)) => {
+                let mut view = SplitMix64::for_item(seed ^ VIEW_STREAM, epoch, i as u64);
+                let mut s = data.get_train(i, &mut view)?;
                 aug.apply(&mut s, seed, epoch, i as u64);
+                Ok(s)
             }
-            Ok(s)
+            None => data.get(i),
         })
         .collect::<Result<Vec<_>, DataError>>()?;
     let mut batch = Batch {

@@ -4,6 +4,7 @@
 pub mod aedat2;
 pub mod aedat3;
 pub mod cifar;
+pub mod imagenet;
 pub mod nmnist;
 
 use crate::DataError;

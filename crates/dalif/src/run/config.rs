@@ -8,6 +8,7 @@ use crate::neuron::DecayParam;
 use crate::training::TrainConfig;
 use dalif_data::cache::path_tag;
 use dalif_data::formats::cifar::{Cifar, CifarKind};
+use dalif_data::formats::imagenet::ImageNet;
 use dalif_data::layouts::{self, Cifar10DvsSplit};
 use dalif_data::{
     DataError, Dataset, EventFormat, EventFrames, EventSource, FrameSpec, SplitBy, synthetic,
@@ -95,11 +96,14 @@ impl ModelSpec {
 const DIGITS_TEST_FRACTION: f64 = 0.2;
 const DIGITS_SPLIT_SEED: u64 = 0;
 
+/// ImageNet's crop side.
+const IMAGENET_SIZE: usize = 224;
+
 /// A training and a test set.
 pub type Splits = (Box<dyn Dataset>, Box<dyn Dataset>);
 
 impl DataConfig {
-    pub const NAMES: [&str; 8] = [
+    pub const NAMES: [&str; 9] = [
         "digits",
         "synthetic-events",
         "cifar10",
@@ -108,6 +112,7 @@ impl DataConfig {
         "cifar10dvs",
         "dvsgesture",
         "nmnist",
+        "imagenet",
     ];
 
     fn is_event_data(&self) -> bool {
@@ -265,9 +270,13 @@ impl DataConfig {
                     )?,
                 )))
             }
-            "imagenet" => Err(DataError::Invalid(
-                "the imagenet reader is not part of this version of dalif yet".into(),
-            )),
+            "imagenet" => {
+                let root = self.root()?;
+                Ok((
+                    Box::new(ImageNet::open(root, true, IMAGENET_SIZE)?),
+                    Box::new(ImageNet::open(root, false, IMAGENET_SIZE)?),
+                ))
+            }
             other => Err(DataError::Invalid(format!(
                 "unknown data set '{other}' (expected one of: {})",
                 Self::NAMES.join(", ")

@@ -317,11 +317,7 @@ impl Trainer {
             let plan = BatchPlan {
                 order: shuffled_indices(train.len(), config.seed.wrapping_add(epoch as u64)),
                 batch_size: config.batch_size,
-                augmentation: (!config.augmentation.is_off()).then_some((
-                    &config.augmentation,
-                    config.seed,
-                    epoch as u64,
-                )),
+                augmentation: Some((&config.augmentation, config.seed, epoch as u64)),
                 ahead: AHEAD,
             };
             let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0, 0, config.lr);
