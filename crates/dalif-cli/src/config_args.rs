@@ -26,6 +26,14 @@ pub struct ConfigArgs {
     /// or time (equal durations).
     #[arg(long)]
     pub split_by: Option<dalif_data::SplitBy>,
+    /// CIFAR10-DVS split: nine-to-one (SpikingJelly's 9:1 per class, the default) or tebn
+    /// (recordings 0-99 of each class test).
+    #[arg(long)]
+    pub cifar10dvs_split: Option<dalif_data::layouts::Cifar10DvsSplit>,
+    /// Per-channel normalisation of RGB images as six numbers: mean R,G,B then std R,G,B
+    /// (default: the data set's own constants).
+    #[arg(long, value_name = "M,M,M,S,S,S", value_parser = parse_normalization)]
+    pub normalize: Option<dalif_data::Normalization>,
     /// Folder of the downloaded data set (CIFAR: the extracted folder or the .tar.gz).
     #[arg(long, value_name = "DIR")]
     pub data_root: Option<PathBuf>,
@@ -101,6 +109,23 @@ fn parse_size(s: &str) -> Result<[usize; 2], String> {
     .ok_or_else(|| format!("'{s}' is not a size like 48x48 or 48"))
 }
 
+fn parse_normalization(s: &str) -> Result<dalif_data::Normalization, String> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("'{s}': {e}"))?;
+    match v[..] {
+        [m0, m1, m2, s0, s1, s2] => Ok(dalif_data::Normalization {
+            mean: [m0, m1, m2],
+            std: [s0, s1, s2],
+        }),
+        _ => Err(format!(
+            "'{s}' is not six numbers (mean R,G,B then std R,G,B)"
+        )),
+    }
+}
+
 impl ConfigArgs {
     /// The preset (or the defaults) with these flags applied.
     pub fn resolve(&self) -> Result<RunConfig> {
@@ -119,6 +144,12 @@ impl ConfigArgs {
         }
         if let Some(v) = self.split_by {
             c.data.split_by = v;
+        }
+        if let Some(v) = self.cifar10dvs_split {
+            c.data.cifar10dvs_split = v;
+        }
+        if let Some(v) = self.normalize {
+            c.data.normalization = Some(v);
         }
         if let Some(v) = self.model {
             c.model.kind = v;

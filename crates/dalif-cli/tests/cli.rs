@@ -95,6 +95,18 @@ fn train_writes_a_run_directory_that_eval_reads() {
         (vec!["train", "--data", "mnist"], "unknown data set 'mnist'"),
         (vec!["train", "--neuron", "izhikevich"], "izhikevich"),
         (
+            vec!["train", "--normalize", "0,0,0,1,1,1"],
+            "applies to the RGB image data sets",
+        ),
+        (
+            vec!["train", "--cifar10dvs-split", "tebn"],
+            "applies to cifar10dvs, not digits",
+        ),
+        (
+            vec!["train", "--data", "cifar10"],
+            "give it with --data-root",
+        ),
+        (
             vec!["eval", tmp.to_str().unwrap()],
             "not a dalif run directory",
         ),
@@ -384,6 +396,13 @@ fn trains_on_an_event_data_set_folder_without_touching_it() {
         text(&out).contains("90 train and 10 test samples, [2, 2, 16, 16]"),
         "{}",
         text(&out)
+    );
+    let tebn = run(&[&["data", "cache", "--cifar10dvs-split", "tebn"][..], &data].concat());
+    assert!(tebn.status.success(), "{}", text(&tebn));
+    assert!(
+        text(&tebn).contains("0 train and 100 test samples"),
+        "{}",
+        text(&tebn)
     );
     let out_dir = tmp.join("run");
     let train = [

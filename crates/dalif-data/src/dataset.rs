@@ -14,6 +14,29 @@ pub enum DataError {
     Invalid(String),
 }
 
+/// Per-channel normalisation of images scaled to [0, 1]: `(x - mean[c]) / std[c]`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalization {
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl Normalization {
+    /// Checks that every std is positive and finite.
+    pub fn validate(&self) -> Result<(), DataError> {
+        if self.std.iter().chain(&self.mean).any(|v| !v.is_finite())
+            || self.std.iter().any(|&s| s <= 0.0)
+        {
+            return Err(DataError::Invalid(format!(
+                "normalisation mean {:?} / std {:?}: the std must be positive and all values finite",
+                self.mean, self.std
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// One labelled sample: a dense `f32` tensor in row-major order.
 ///
 /// Static images are `[C, H, W]` (the network repeats them over T); event data arrive as

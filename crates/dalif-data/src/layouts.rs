@@ -106,10 +106,12 @@ pub fn dvs_gesture(root: &Path, train: bool) -> Result<Vec<EventSource>, DataErr
 }
 
 /// Which CIFAR10-DVS split.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Cifar10DvsSplit {
     /// SpikingJelly's `split_to_train_test_set(0.9, ...)`: per class, in file-name order, the
     /// first `ceil(0.9 n)` recordings train and the rest test.
+    #[default]
     NineToOne,
     /// The TEBN split: recordings numbered 0-99 of each class test, the others train.
     Tebn,
@@ -199,4 +201,17 @@ pub fn nmnist(root: &Path, train: bool) -> Result<Vec<EventSource>, DataError> {
         }
     }
     Ok(samples)
+}
+
+impl std::str::FromStr for Cifar10DvsSplit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "nine-to-one" => Ok(Cifar10DvsSplit::NineToOne),
+            "tebn" => Ok(Cifar10DvsSplit::Tebn),
+            other => Err(format!(
+                "unknown CIFAR10-DVS split '{other}' (expected nine-to-one or tebn)"
+            )),
+        }
+    }
 }

@@ -18,7 +18,7 @@ mod split;
 pub mod synthetic;
 
 pub use augment::Augmentation;
-pub use dataset::{DataError, Dataset, InMemoryDataset, Sample};
+pub use dataset::{DataError, Dataset, InMemoryDataset, Normalization, Sample};
 pub use event_frames::{EventFormat, EventFrames, EventSource, FrameSpec};
 pub use events::Events;
 pub use frames::SplitBy;

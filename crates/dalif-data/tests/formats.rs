@@ -2,7 +2,7 @@
 //! `shared/fixtures/`, and on malformed input.
 
 use dalif_data::formats::{aedat2, aedat3, cifar, nmnist};
-use dalif_data::{Dataset, Events};
+use dalif_data::{Dataset, Events, Normalization};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -181,7 +181,10 @@ fn reads_cifar10_from_its_folder_and_from_the_archive() {
     assert_eq!(train.class_names[9], "truck");
     let test = cifar::Cifar::open(&folder, kind, false)
         .unwrap()
-        .with_normalization([0.0; 3], [1.0; 3]);
+        .with_normalization(Normalization {
+            mean: [0.0; 3],
+            std: [1.0; 3],
+        });
     let s = test.get(1).unwrap();
     assert_eq!((s.label, s.shape.clone()), (3, vec![3, 32, 32]));
     // Channel 2 (blue), row 3, column 7 of record 1.
@@ -199,7 +202,10 @@ fn reads_cifar10_from_its_folder_and_from_the_archive() {
     tar.into_inner().unwrap().finish().unwrap();
     let from_archive = cifar::Cifar::open(&archive, kind, false)
         .unwrap()
-        .with_normalization([0.0; 3], [1.0; 3]);
+        .with_normalization(Normalization {
+            mean: [0.0; 3],
+            std: [1.0; 3],
+        });
     assert_eq!(from_archive.get(1).unwrap(), s);
 
     // Malformed: a truncated batch and a label outside the classes, each naming the file.

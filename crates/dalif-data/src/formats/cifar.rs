@@ -3,7 +3,7 @@
 //! (R, G, B planes, each 32x32 row-major); CIFAR-100 has a coarse and a fine label byte first.
 
 use super::{file_error, read};
-use crate::{DataError, Dataset, Sample};
+use crate::{DataError, Dataset, Normalization, Sample};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -68,11 +68,12 @@ impl CifarKind {
     }
 
     /// Per-channel mean and std after scaling to [0, 1] (the TET code's constants).
-    pub fn normalization(self) -> ([f32; 3], [f32; 3]) {
-        match self {
+    pub fn normalization(self) -> Normalization {
+        let (mean, std) = match self {
             CifarKind::Cifar10 => ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]),
             CifarKind::Cifar100 { .. } => ([0.5071, 0.4867, 0.4408], [0.2675, 0.2565, 0.2761]),
-        }
+        };
+        Normalization { mean, std }
     }
 }
 
@@ -84,8 +85,7 @@ pub struct Cifar {
     labels: Vec<usize>,
     /// The class names, in label order.
     pub class_names: Vec<String>,
-    mean: [f32; 3],
-    std: [f32; 3],
+    normalization: Normalization,
 }
 
 /// Where the files come from: the extracted folder, or the archive.
@@ -216,21 +216,18 @@ impl Cifar {
                 pixels.extend_from_slice(&r[labels_len..]);
             }
         }
-        let (mean, std) = kind.normalization();
         Ok(Self {
             kind,
             pixels,
             labels,
             class_names,
-            mean,
-            std,
+            normalization: kind.normalization(),
         })
     }
 
     /// Replaces the per-channel normalisation `(x / 255 - mean) / std`.
-    pub fn with_normalization(mut self, mean: [f32; 3], std: [f32; 3]) -> Self {
-        self.mean = mean;
-        self.std = std;
+    pub fn with_normalization(mut self, normalization: Normalization) -> Self {
+        self.normalization = normalization;
         self
     }
 
@@ -263,7 +260,7 @@ impl Dataset for Cifar {
             .enumerate()
             .map(|(i, &b)| {
                 let c = i / 1024;
-                (b as f32 / 255.0 - self.mean[c]) / self.std[c]
+                (b as f32 / 255.0 - self.normalization.mean[c]) / self.normalization.std[c]
             })
             .collect();
         Ok(Sample {

@@ -10,14 +10,17 @@
 
 use super::file_error;
 use crate::rng::SplitMix64;
-use crate::{DataError, Dataset, Sample};
+use crate::{DataError, Dataset, Normalization, Sample};
 use std::path::{Path, PathBuf};
 
 const EXTENSIONS: [&str; 9] = [
     "jpg", "jpeg", "png", "ppm", "bmp", "pgm", "tif", "tiff", "webp",
 ];
-const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-const STD: [f32; 3] = [0.229, 0.224, 0.225];
+/// ImageNet's per-channel mean and std (the TET code's constants).
+pub const NORMALIZATION: Normalization = Normalization {
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+};
 
 /// One split of ImageNet.
 #[derive(Clone, Debug)]
@@ -29,6 +32,7 @@ pub struct ImageNet {
     /// Side of the square output (224).
     size: usize,
     shape: [usize; 3],
+    normalization: Normalization,
 }
 
 fn sorted_entries(dir: &Path, dirs: bool) -> Result<Vec<PathBuf>, DataError> {
@@ -112,7 +116,14 @@ impl ImageNet {
             classes,
             size,
             shape: [3, size, size],
+            normalization: NORMALIZATION,
         })
+    }
+
+    /// Replaces the per-channel normalisation `(x / 255 - mean) / std`.
+    pub fn with_normalization(mut self, normalization: Normalization) -> Self {
+        self.normalization = normalization;
+        self
     }
 
     /// The wnid of every flat validation file.
@@ -187,7 +198,8 @@ impl ImageNet {
         let mut data = vec![0f32; 3 * h * w];
         for (i, p) in image.pixels().enumerate() {
             for c in 0..3 {
-                data[c * h * w + i] = (p[c] as f32 / 255.0 - MEAN[c]) / STD[c];
+                let n = &self.normalization;
+                data[c * h * w + i] = (p[c] as f32 / 255.0 - n.mean[c]) / n.std[c];
             }
         }
         Sample {

@@ -8,10 +8,11 @@ use crate::neuron::DecayParam;
 use crate::training::TrainConfig;
 use dalif_data::cache::path_tag;
 use dalif_data::formats::cifar::{Cifar, CifarKind};
-use dalif_data::formats::imagenet::ImageNet;
+use dalif_data::formats::imagenet::{self, ImageNet};
 use dalif_data::layouts::{self, Cifar10DvsSplit};
 use dalif_data::{
-    DataError, Dataset, EventFormat, EventFrames, EventSource, FrameSpec, SplitBy, synthetic,
+    DataError, Dataset, EventFormat, EventFrames, EventSource, FrameSpec, Normalization, SplitBy,
+    synthetic,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -38,6 +39,11 @@ pub struct DataConfig {
     pub frame_size: Option<[usize; 2]>,
     /// How event recordings are cut into the T frames (event data sets only).
     pub split_by: SplitBy,
+    /// Which CIFAR10-DVS train/test split (CIFAR10-DVS only).
+    pub cifar10dvs_split: Cifar10DvsSplit,
+    /// Per-channel normalisation of RGB images, replacing the data set's own (CIFAR: the TET
+    /// constants; ImageNet: (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225)).
+    pub normalization: Option<Normalization>,
 }
 
 impl Default for DataConfig {
@@ -47,6 +53,8 @@ impl Default for DataConfig {
             root: None,
             frame_size: None,
             split_by: SplitBy::Number,
+            cifar10dvs_split: Cifar10DvsSplit::NineToOne,
+            normalization: None,
         }
     }
 }
@@ -139,6 +147,23 @@ impl DataConfig {
                 self.name
             )));
         }
+        if self.name != "cifar10dvs" && self.cifar10dvs_split != Cifar10DvsSplit::NineToOne {
+            return Err(DataError::Invalid(format!(
+                "the CIFAR10-DVS split applies to cifar10dvs, not {}",
+                self.name
+            )));
+        }
+        let rgb = ["cifar10", "cifar100", "cifar100-coarse", "imagenet"];
+        if let Some(n) = &self.normalization {
+            if !rgb.contains(&self.name.as_str()) {
+                return Err(DataError::Invalid(format!(
+                    "a normalisation applies to the RGB image data sets ({}), not {}",
+                    rgb.join(", "),
+                    self.name
+                )));
+            }
+            n.validate()?;
+        }
         let spec = FrameSpec {
             frames: steps,
             split: self.split_by,
@@ -174,9 +199,10 @@ impl DataConfig {
                     _ => CifarKind::Cifar100 { coarse: true },
                 };
                 let root = self.root()?;
+                let n = self.normalization.unwrap_or(kind.normalization());
                 Ok((
-                    Box::new(Cifar::open(root, kind, true)?),
-                    Box::new(Cifar::open(root, kind, false)?),
+                    Box::new(Cifar::open(root, kind, true)?.with_normalization(n)),
+                    Box::new(Cifar::open(root, kind, false)?.with_normalization(n)),
                 ))
             }
             "synthetic-events" => {
@@ -227,7 +253,7 @@ impl DataConfig {
             }
             "cifar10dvs" => {
                 let root = self.root()?;
-                let split = Cifar10DvsSplit::NineToOne;
+                let split = self.cifar10dvs_split;
                 let (train, _) = layouts::cifar10_dvs(root, true, split)?;
                 let (test, _) = layouts::cifar10_dvs(root, false, split)?;
                 Ok(boxed((
@@ -272,9 +298,10 @@ impl DataConfig {
             }
             "imagenet" => {
                 let root = self.root()?;
+                let n = self.normalization.unwrap_or(imagenet::NORMALIZATION);
                 Ok((
-                    Box::new(ImageNet::open(root, true, IMAGENET_SIZE)?),
-                    Box::new(ImageNet::open(root, false, IMAGENET_SIZE)?),
+                    Box::new(ImageNet::open(root, true, IMAGENET_SIZE)?.with_normalization(n)),
+                    Box::new(ImageNet::open(root, false, IMAGENET_SIZE)?.with_normalization(n)),
                 ))
             }
             other => Err(DataError::Invalid(format!(
