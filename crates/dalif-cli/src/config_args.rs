@@ -87,6 +87,12 @@ pub struct ConfigArgs {
     /// Augmentation: roll (wrapping shift) by up to N pixels each way (event frames: 5).
     #[arg(long, value_name = "N")]
     pub roll: Option<usize>,
+    /// Mixup with this alpha (lambda ~ Beta(alpha, alpha); 0.2-1 are usual). Default off.
+    #[arg(long, value_name = "ALPHA")]
+    pub mixup: Option<f64>,
+    /// CutMix with this alpha (1 is usual). With --mixup too, each batch uses one of the two.
+    #[arg(long, value_name = "ALPHA")]
+    pub cutmix: Option<f64>,
     /// Label smoothing of the cross-entropy (0.1 is common). Default 0.
     #[arg(long)]
     pub label_smoothing: Option<f32>,
@@ -197,6 +203,12 @@ impl ConfigArgs {
         if let Some(v) = self.roll {
             t.augmentation.roll = v;
         }
+        if let Some(v) = self.mixup {
+            t.mixing.mixup = v;
+        }
+        if let Some(v) = self.cutmix {
+            t.mixing.cutmix = v;
+        }
         if let Some(v) = self.label_smoothing {
             t.label_smoothing = v;
         }
@@ -218,6 +230,7 @@ impl ConfigArgs {
                 t.label_smoothing
             );
         }
+        t.mixing.validate().map_err(anyhow::Error::msg)?;
         if t.weight_decay.is_nan() || t.weight_decay < 0.0 {
             bail!("--weight-decay must be at least 0, got {}", t.weight_decay);
         }

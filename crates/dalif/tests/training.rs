@@ -12,7 +12,7 @@ use dalif::run::{self, CheckpointKind, Quiet, RunConfig, RunDir, RunError, RunHo
 use dalif::training::{
     EpochMetrics, OptimizerKind, Readout, TrainConfig, TrainError, fit, no_decay_params,
 };
-use dalif_data::{Augmentation, Dataset, InMemoryDataset, stratified_split};
+use dalif_data::{Augmentation, Dataset, InMemoryDataset, Mixing, stratified_split};
 use std::path::PathBuf;
 
 /// Two classes of 1x8x8 images: a bright left half or a bright right half, with noise.
@@ -49,6 +49,7 @@ fn config(epochs: usize, readout: Readout) -> TrainConfig {
         weight_decay: 0.0,
         no_decay_bn_and_neurons: false,
         augmentation: Augmentation::default(),
+        mixing: Mixing::default(),
         label_smoothing: 0.1,
         readout,
         seed: 3,
@@ -198,6 +199,10 @@ fn run_config(epochs: usize) -> RunConfig {
                 flip: true,
                 cutout: 2,
                 roll: 0,
+            },
+            mixing: Mixing {
+                mixup: 0.4,
+                cutmix: 1.0,
             },
             ..config(epochs, Readout::MeanLogits)
         },

@@ -9,8 +9,9 @@ use crate::layers::SpikeMonitor;
 use crate::models::SpikingClassifier;
 use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use dalif_data::rng::SplitMix64;
 use dalif_data::{
-    Augmentation, Batch, BatchPlan, DataError, Dataset, for_each_batch, shuffled_indices,
+    Augmentation, Batch, BatchPlan, DataError, Dataset, Mixing, for_each_batch, shuffled_indices,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -32,6 +33,8 @@ pub struct TrainConfig {
     pub no_decay_bn_and_neurons: bool,
     /// Augmentation of the training samples (off by default).
     pub augmentation: Augmentation,
+    /// Mixup / CutMix of the training batches (off by default).
+    pub mixing: Mixing,
     pub label_smoothing: f32,
     pub readout: Readout,
     /// Seeds the batch order of every epoch (the caller seeds the model's initialisation).
@@ -50,6 +53,7 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             no_decay_bn_and_neurons: false,
             augmentation: Augmentation::default(),
+            mixing: Mixing::default(),
             label_smoothing: 0.0,
             readout: Readout::MeanLogits,
             seed: 0,
@@ -147,6 +151,9 @@ pub enum TrainError {
 
 /// Batches prepared ahead of the step.
 const AHEAD: usize = 2;
+
+/// Keeps the draws of batch mixing apart from those of the samples' augmentation.
+const MIX_STREAM: u64 = 0x4D49_5845;
 
 /// A batch as `(input [T, B, ...], labels [B])`: static images `[C, H, W]` are repeated over T
 /// (direct encoding); event frames `[T, C, H, W]` are fed as they are.
@@ -257,6 +264,7 @@ impl Trainer {
                 "the batch size and the number of time steps must be at least 1".into(),
             ));
         }
+        config.mixing.validate().map_err(TrainError::Config)?;
         let exempt = if config.no_decay_bn_and_neurons {
             no_decay_params(model)
         } else {
@@ -322,7 +330,7 @@ impl Trainer {
             };
             let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0, 0, config.lr);
             let mut slot = Some(model);
-            let mut i = 0;
+            let mut i = 0u64;
             for_each_batch(train, &plan, |batch| {
                 if observer.stop_requested() {
                     return Err(TrainError::Stopped {
@@ -330,9 +338,25 @@ impl Trainer {
                     });
                 }
                 let n = batch.len();
+                let mut batch = batch;
+                let mut rng = SplitMix64::for_item(config.seed ^ MIX_STREAM, epoch as u64, i);
+                let mixed = config.mixing.apply(&mut batch, &mut rng);
                 let (input, labels) = tensors(batch, config.steps, device)?;
                 let model = slot.take().expect("the model is put back after every step");
-                let (loss, c) = score(model.forward(input), labels, &config);
+                let logits = model.forward(input);
+                let (mut loss, c) = score(logits.clone(), labels, &config);
+                if let Some(m) = mixed {
+                    // The loss weighs the sample's own label by lambda, its partner's by the rest.
+                    let partner: Vec<i64> = m.partner_labels.iter().map(|&l| l as i64).collect();
+                    let partner = Tensor::from_data(TensorData::new(partner, [n]), device);
+                    let other = classification_loss(
+                        logits,
+                        partner,
+                        config.readout,
+                        config.label_smoothing,
+                    );
+                    loss = loss * m.lambda + other * (1.0 - m.lambda);
+                }
                 loss_sum += loss.clone().into_scalar::<f64>() * n as f64;
                 correct += c;
                 seen += n;
@@ -343,7 +367,7 @@ impl Trainer {
                 i += 1;
                 observer.batch_end(&BatchProgress {
                     epoch,
-                    batch: i,
+                    batch: i as usize,
                     batches,
                     loss: loss_sum / seen as f64,
                     accuracy: correct as f64 / seen as f64,
