@@ -107,6 +107,10 @@ fn train_writes_a_run_directory_that_eval_reads() {
             "give it with --data-root",
         ),
         (
+            vec!["train", "--mixup=-1"],
+            "alphas must be finite and at least 0",
+        ),
+        (
             vec!["eval", tmp.to_str().unwrap()],
             "not a dalif run directory",
         ),
