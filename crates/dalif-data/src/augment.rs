@@ -37,25 +37,15 @@ impl Augmentation {
         let n = sample.shape.len();
         let (h, w) = (sample.shape[n - 2], sample.shape[n - 1]);
         let mut rng = SplitMix64::for_item(seed, epoch, index);
-        let pad = self.pad_crop as i64;
-        let (dy, dx) = if pad > 0 {
-            (
-                rng.below(2 * pad as u64 + 1) as i64 - pad,
-                rng.below(2 * pad as u64 + 1) as i64 - pad,
-            )
-        } else {
-            (0, 0)
+        // A (row, column) offset, each uniform in -max..=max (none drawn when max is 0).
+        let offset = |rng: &mut SplitMix64, max: usize| {
+            let max = max as i64;
+            let mut draw = || rng.below(2 * max as u64 + 1) as i64 - max;
+            if max > 0 { (draw(), draw()) } else { (0, 0) }
         };
+        let (dy, dx) = offset(&mut rng, self.pad_crop);
         let flip = self.flip && rng.below(2) == 1;
-        let roll = self.roll as i64;
-        let (ry, rx) = if roll > 0 {
-            (
-                rng.below(2 * roll as u64 + 1) as i64 - roll,
-                rng.below(2 * roll as u64 + 1) as i64 - roll,
-            )
-        } else {
-            (0, 0)
-        };
+        let (ry, rx) = offset(&mut rng, self.roll);
         let hole = (self.cutout > 0).then(|| {
             let (cy, cx) = (rng.below(h as u64) as i64, rng.below(w as u64) as i64);
             let half = self.cutout as i64 / 2;

@@ -183,7 +183,10 @@ impl ImageNet {
 
     /// The decoded RGB image of sample `index`.
     fn image(&self, index: usize) -> Result<image::RgbImage, DataError> {
-        let path = &self.files[index];
+        let path = self.files.get(index).ok_or(DataError::OutOfRange {
+            index,
+            len: self.files.len(),
+        })?;
         let reader = image::ImageReader::open(path)
             .and_then(|r| r.with_guessed_format())
             .map_err(|e| file_error(path, format!("cannot read: {e}")))?;
@@ -274,12 +277,6 @@ impl Dataset for ImageNet {
 
     /// The evaluation view: `Resize(256 / 224 * size)`, `CenterCrop(size)`.
     fn get(&self, index: usize) -> Result<Sample, DataError> {
-        if index >= self.len() {
-            return Err(DataError::OutOfRange {
-                index,
-                len: self.len(),
-            });
-        }
         let img = self.image(index)?;
         let size = self.size as u32;
         let resize = size * 256 / 224;
@@ -291,12 +288,6 @@ impl Dataset for ImageNet {
 
     /// The training view: a random resized crop.
     fn get_train(&self, index: usize, rng: &mut SplitMix64) -> Result<Sample, DataError> {
-        if index >= self.len() {
-            return Err(DataError::OutOfRange {
-                index,
-                len: self.len(),
-            });
-        }
         let img = self.image(index)?;
         let size = self.size as u32;
         let crop = Self::resized(
