@@ -433,34 +433,7 @@ fn trains_on_an_event_data_set_folder_without_touching_it() {
 #[test]
 fn data_inspect_says_what_a_folder_holds() {
     let root = tempdir("inspect");
-    let names = [
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    ];
-    for name in names {
-        std::fs::create_dir_all(root.join(name)).unwrap();
-        for i in 0..10u32 {
-            // AEDAT 2.0: a header line, then two big-endian (address, timestamp) events.
-            let mut bytes = b"#!AER-DAT2.0\r\n".to_vec();
-            for (a, t) in [(0x1415u32, 1000u32), (0x0101, 1000 + 1000 * i)] {
-                bytes.extend(a.to_be_bytes());
-                bytes.extend(t.to_be_bytes());
-            }
-            std::fs::write(
-                root.join(name).join(format!("cifar10_{name}_{i}.aedat")),
-                bytes,
-            )
-            .unwrap();
-        }
-    }
+    mini_cifar10_dvs(&root);
     let out = dalif(&["data", "inspect", root.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     let said = text(&out);
