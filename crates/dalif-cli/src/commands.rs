@@ -147,6 +147,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             let config = args.config.resolve()?;
             // Fail on the data and the network before anything is written.
             let (train, _) = open_data(&config)?;
+            config.train.augmentation.check(train.as_ref())?;
             config.model.resolve(train.as_ref())?.init(&device)?;
             let out = args.out.clone().unwrap_or_else(|| default_out(&config));
             (RunDir::create(&out, &config)?, config)

@@ -87,6 +87,9 @@ pub struct ConfigArgs {
     /// Augmentation: roll (wrapping shift) by up to N pixels each way (event frames: 5).
     #[arg(long, value_name = "N")]
     pub roll: Option<usize>,
+    /// Augmentation: AutoAugment's CIFAR-10 policy on the 8-bit pixels (RGB images).
+    #[arg(long)]
+    pub auto_augment: bool,
     /// Mixup with this alpha (lambda ~ Beta(alpha, alpha); 0.2-1 are usual). Default off.
     #[arg(long, value_name = "ALPHA")]
     pub mixup: Option<f64>,
@@ -202,6 +205,9 @@ impl ConfigArgs {
         }
         if let Some(v) = self.roll {
             t.augmentation.roll = v;
+        }
+        if self.auto_augment {
+            t.augmentation.auto_augment = true;
         }
         if let Some(v) = self.mixup {
             t.mixing.mixup = v;

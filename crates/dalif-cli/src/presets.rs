@@ -75,11 +75,14 @@ mod tests {
             assert_eq!(c.data.frame_size, frames, "{name}");
             assert!(!describe(PRESETS.iter().find(|p| p.0 == name).unwrap().1).is_empty());
         }
-        // The augmentation of the recipes: crop, flip and Cutout 16 (CIFAR-10) or 8 (CIFAR-100)
-        // on images; roll (and flip where left and right do not change the class) on events.
+        // The augmentation of the recipes: crop, flip, AutoAugment and Cutout 16 (CIFAR-10) or
+        // 8 (CIFAR-100) on images; roll (and flip where left and right do not change the
+        // class) on events.
         let aug = |name| load(name).unwrap().train.augmentation;
         assert_eq!((aug("cifar10").pad_crop, aug("cifar10").cutout), (4, 16));
         assert_eq!(aug("cifar100").cutout, 8);
+        assert!(aug("cifar10").auto_augment && aug("cifar100").auto_augment);
+        assert!(!aug("imagenet").auto_augment && !aug("cifar10dvs").auto_augment);
         assert_eq!((aug("cifar10dvs").roll, aug("cifar10dvs").flip), (5, true));
         assert!(
             !aug("dvsgesture").flip,

@@ -107,6 +107,10 @@ fn train_writes_a_run_directory_that_eval_reads() {
             "give it with --data-root",
         ),
         (
+            vec!["train", "--auto-augment"],
+            "AutoAugment works on the RGB images",
+        ),
+        (
             vec!["train", "--mixup=-1"],
             "alphas must be finite and at least 0",
         ),

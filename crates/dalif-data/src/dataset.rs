@@ -35,6 +35,19 @@ impl Normalization {
         }
         Ok(())
     }
+
+    /// The value of 8-bit `pixel` in channel `c`: `(pixel / 255 - mean[c]) / std[c]`.
+    pub fn normalize(&self, c: usize, pixel: u8) -> f32 {
+        (pixel as f32 / 255.0 - self.mean[c]) / self.std[c]
+    }
+
+    /// The 8-bit pixel that `value` of channel `c` stands for, rounded and clamped: the
+    /// inverse of [`Self::normalize`].
+    pub fn pixel(&self, c: usize, value: f32) -> u8 {
+        ((value * self.std[c] + self.mean[c]) * 255.0)
+            .round()
+            .clamp(0.0, 255.0) as u8
+    }
 }
 
 /// One labelled sample: a dense `f32` tensor in row-major order.
@@ -71,6 +84,12 @@ pub trait Dataset: Send + Sync {
     /// draws come from `rng`; by default, the sample itself.
     fn get_train(&self, index: usize, _rng: &mut SplitMix64) -> Result<Sample, DataError> {
         self.get(index)
+    }
+
+    /// The normalisation the samples carry, for data sets of RGB images: augmentations that
+    /// work on pixel values (AutoAugment, black padding) undo it. `None` for other data.
+    fn normalization(&self) -> Option<Normalization> {
+        None
     }
 
     /// Does ahead of time the work `get` would otherwise do on first use (event data sets

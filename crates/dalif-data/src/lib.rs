@@ -4,6 +4,7 @@
 //! fast. The training code sees every data set through [`Dataset`].
 
 mod augment;
+pub mod auto_augment;
 pub mod cache;
 mod dataset;
 pub mod digits;

@@ -51,7 +51,7 @@ fn prepare(
             Some((aug, seed, epoch)) => {
                 let mut view = SplitMix64::for_item(seed ^ VIEW_STREAM, epoch, i as u64);
                 let mut s = data.get_train(i, &mut view)?;
-                aug.apply(&mut s, seed, epoch, i as u64);
+                aug.apply(&mut s, data.normalization().as_ref(), seed, epoch, i as u64)?;
                 Ok(s)
             }
             None => data.get(i),

@@ -2,7 +2,9 @@
 //! `shared/fixtures/`, and on malformed input.
 
 use dalif_data::formats::{aedat2, aedat3, cifar, nmnist};
-use dalif_data::{Dataset, Events, Normalization};
+use dalif_data::{
+    Augmentation, BatchPlan, DataError, Dataset, Events, Normalization, for_each_batch,
+};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -179,6 +181,31 @@ fn reads_cifar10_from_its_folder_and_from_the_archive() {
     let train = cifar::Cifar::open(&dir, kind, true).unwrap();
     assert_eq!((train.len(), train.num_classes()), (5, 10));
     assert_eq!(train.class_names[9], "truck");
+    assert_eq!(train.normalization(), Some(kind.normalization()));
+
+    // The CIFAR recipe's augmentation runs through the loader on these images.
+    let aug = Augmentation {
+        pad_crop: 4,
+        flip: true,
+        cutout: 16,
+        auto_augment: true,
+        ..Default::default()
+    };
+    aug.check(&train).unwrap();
+    let plan = BatchPlan {
+        order: (0..5).collect(),
+        batch_size: 2,
+        augmentation: Some((&aug, 1, 0)),
+        ahead: 1,
+    };
+    let mut seen = 0;
+    for_each_batch::<DataError>(&train, &plan, |b| {
+        assert!(b.data.iter().all(|v| v.is_finite() && v.abs() < 3.0));
+        seen += b.len();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, 5);
     let test = cifar::Cifar::open(&folder, kind, false)
         .unwrap()
         .with_normalization(Normalization {

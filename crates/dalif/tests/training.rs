@@ -198,7 +198,7 @@ fn run_config(epochs: usize) -> RunConfig {
                 pad_crop: 1,
                 flip: true,
                 cutout: 2,
-                roll: 0,
+                ..Default::default()
             },
             mixing: Mixing {
                 mixup: 0.4,

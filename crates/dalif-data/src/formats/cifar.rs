@@ -249,6 +249,10 @@ impl Dataset for Cifar {
         self.kind.classes()
     }
 
+    fn normalization(&self) -> Option<Normalization> {
+        Some(self.normalization)
+    }
+
     fn get(&self, index: usize) -> Result<Sample, DataError> {
         let label = *self.labels.get(index).ok_or(DataError::OutOfRange {
             index,
@@ -258,10 +262,7 @@ impl Dataset for Cifar {
         let data = bytes
             .iter()
             .enumerate()
-            .map(|(i, &b)| {
-                let c = i / 1024;
-                (b as f32 / 255.0 - self.normalization.mean[c]) / self.normalization.std[c]
-            })
+            .map(|(i, &b)| self.normalization.normalize(i / 1024, b))
             .collect();
         Ok(Sample {
             data,

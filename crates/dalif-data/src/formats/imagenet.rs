@@ -201,8 +201,7 @@ impl ImageNet {
         let mut data = vec![0f32; 3 * h * w];
         for (i, p) in image.pixels().enumerate() {
             for c in 0..3 {
-                let n = &self.normalization;
-                data[c * h * w + i] = (p[c] as f32 / 255.0 - n.mean[c]) / n.std[c];
+                data[c * h * w + i] = self.normalization.normalize(c, p[c]);
             }
         }
         Sample {
@@ -273,6 +272,10 @@ impl Dataset for ImageNet {
 
     fn num_classes(&self) -> usize {
         self.classes.len()
+    }
+
+    fn normalization(&self) -> Option<Normalization> {
+        Some(self.normalization)
     }
 
     /// The evaluation view: `Resize(256 / 224 * size)`, `CenterCrop(size)`.
