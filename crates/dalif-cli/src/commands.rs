@@ -2,12 +2,13 @@
 
 use crate::config_args::{ConfigArgs, DeviceArgs};
 use crate::progress::Progress;
+use crate::source::SourceArgs;
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use dalif::layers::NeuronKind;
 use dalif::models::SpikingClassifier;
 use dalif::neuron::DecayParam;
-use dalif::run::{self, CheckpointKind, RunConfig, RunDir, RunError, Splits};
+use dalif::run::{self, RunConfig, RunDir, RunError, Splits};
 use dalif::training::{EpochMetrics, TrainError, evaluate};
 use dalif_data::Dataset;
 use std::fmt::Write as _;
@@ -31,23 +32,14 @@ pub struct TrainArgs {
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// A run directory written by `dalif train`.
-    run_dir: PathBuf,
-    /// Which checkpoint to evaluate.
-    #[arg(long, value_enum, default_value = "best")]
-    checkpoint: Which,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Also write the evaluation (loss, accuracy, firing rate, alpha and beta of every layer)
     /// as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     #[command(flatten)]
     device: DeviceArgs,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Which {
-    Last,
-    Best,
 }
 
 #[derive(Args)]
@@ -172,22 +164,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     let device = args.device.device()?;
-    let (dir, config) = RunDir::open(&args.run_dir)?;
-    let (_, test) = open_data(&config)?;
-    let kind = match args.checkpoint {
-        Which::Last => CheckpointKind::Last,
-        Which::Best => CheckpointKind::Best,
-    };
-    let (network, state) = run::load_network(&dir, &config, kind, test.as_ref(), &device)?;
-    let result = evaluate(&network, test.as_ref(), &config.train, &device)?;
+    let trained = args.source.load(&device)?;
+    let (network, test, config) = (&trained.network, &trained.test, &trained.config);
+    let result = evaluate(network, test.as_ref(), &config.train, &device)?;
     println!(
-        "{} ({} checkpoint, after epoch {}): {} test samples, loss {:.4}, accuracy {:.2}%",
-        dir.path().display(),
-        match args.checkpoint {
-            Which::Last => "last",
-            Which::Best => "best",
-        },
-        state.epochs_done,
+        "{}: {} test samples, loss {:.4}, accuracy {:.2}%",
+        trained.label,
         test.len(),
         result.loss,
         100.0 * result.accuracy
@@ -211,8 +193,8 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     }
     if let Some(path) = args.json {
         let report = serde_json::json!({
-            "run_dir": dir.path(),
-            "epochs_done": state.epochs_done,
+            "weights": trained.label,
+            "epochs_done": trained.epochs_done,
             "samples": test.len(),
             "loss": result.loss,
             "accuracy": result.accuracy,

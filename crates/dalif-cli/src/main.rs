@@ -4,8 +4,10 @@ mod bench;
 mod commands;
 mod config_args;
 mod data;
+mod export;
 mod presets;
 mod progress;
+mod source;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -50,6 +52,13 @@ enum Command {
     /// --compare-param, DA-LIF with the other parametrisation) and writes a table of test
     /// accuracy, firing rate and parameter count.
     Ablate(commands::AblateArgs),
+    /// Write a trained network as a NIR graph (HDF5) or its weights as safetensors.
+    ///
+    /// NIR: convolutions with batch norm folded in, affine layers, average pooling, flatten,
+    /// residual additions as graph edges, and each DA-LIF layer as a LIF with
+    /// tau = dt/(1 - beta), r = alpha/(1 - beta), v_leak = v_reset = 0; the conventions go
+    /// into the graph's metadata. Max pooling and soft reset have no NIR form and are refused.
+    Export(export::ExportArgs),
     /// List the presets (the paper's recipes) that `train --preset` accepts.
     Presets,
     /// Look into data sets and prepare their frame caches.
@@ -67,6 +76,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train(args),
         Command::Eval(args) => commands::eval(args),
         Command::Ablate(args) => commands::ablate(args),
+        Command::Export(args) => export::run(args),
         Command::Presets => {
             commands::presets();
             Ok(())

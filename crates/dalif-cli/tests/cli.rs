@@ -80,6 +80,55 @@ fn train_writes_a_run_directory_that_eval_reads() {
         text(&out)
     );
 
+    // Weights exported as safetensors evaluate exactly as the checkpoint they came from:
+    // same loss, accuracy, decays and firing rates.
+    let weights = tmp.join("weights.safetensors");
+    let out = dalif(&[
+        "export",
+        run.to_str().unwrap(),
+        weights.to_str().unwrap(),
+        "--format",
+        "safetensors",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report = |args: &[&str], json: &str| {
+        let path = tmp.join(json);
+        let out = dalif(&[args, &["--json", path.to_str().unwrap()]].concat());
+        assert!(out.status.success(), "{}", text(&out));
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let v = v.as_object_mut().unwrap();
+        v.remove("weights");
+        v.remove("epochs_done");
+        serde_json::Value::Object(v.clone())
+    };
+    assert_eq!(
+        report(&["eval", run.to_str().unwrap()], "checkpoint.json"),
+        report(
+            &["eval", "--weights", weights.to_str().unwrap()],
+            "weights.json"
+        )
+    );
+    // A file that is not safetensors, or not from dalif, is refused by name.
+    std::fs::write(tmp.join("bad.safetensors"), b"not safetensors").unwrap();
+    let out = dalif(&[
+        "eval",
+        "--weights",
+        tmp.join("bad.safetensors").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("bad.safetensors"), "{}", text(&out));
+    // cifar-small pools by maximum, which NIR cannot express.
+    let out = dalif(&[
+        "export",
+        run.to_str().unwrap(),
+        tmp.join("x.nir").to_str().unwrap(),
+        "--format",
+        "nir",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("max pooling"), "{}", text(&out));
+
     // Errors: exit code 2, one message, nothing overwritten.
     let config = std::fs::read(run.join("config.toml")).unwrap();
     let out = dalif(&["train", "--out", run.to_str().unwrap(), "--epochs", "1"]);

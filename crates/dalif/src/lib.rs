@@ -4,7 +4,10 @@
 //! Tensors are time-major, `[T, B, ...]`. The neuron over all T steps is one backend operation
 //! with a hand-written backward ([`neuron::op`]).
 
+pub mod analysis;
 pub mod bench;
+pub mod export;
+pub mod graph;
 pub mod layers;
 pub mod models;
 pub mod neuron;

@@ -12,8 +12,7 @@ use dalif::neuron::DecayParam;
 
 fn cifar_small(neuron: NeuronKind) -> CifarSmallConfig {
     CifarSmallConfig {
-        neuron,
-        param: DecayParam::Tanh,
+        neuron: neuron.config(DecayParam::Tanh),
         channels_in: 3,
         classes: 10,
     }
@@ -67,6 +66,7 @@ fn model(
         kind,
         neuron,
         param: DecayParam::Tanh,
+        fixed_decays: None,
         channels_in: cin,
         classes,
         input_size: [size, size],
@@ -160,8 +160,7 @@ fn model_names_parse_and_unknown_ones_are_refused() {
 
 fn vggsnn(neuron: NeuronKind, input_size: usize) -> VggSnnConfig {
     VggSnnConfig {
-        neuron,
-        param: DecayParam::Tanh,
+        neuron: neuron.config(DecayParam::Tanh),
         channels_in: 2,
         classes: 10,
         input_size: [input_size, input_size],

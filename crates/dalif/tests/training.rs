@@ -78,8 +78,7 @@ fn run(
 /// `init_seeded`, so the seed alone fixes the weights.
 fn small(channels_in: usize, classes: usize, seed: u64, device: &Device) -> CifarSmall {
     let config = CifarSmallConfig {
-        neuron: NeuronKind::Dalif,
-        param: DecayParam::Tanh,
+        neuron: NeuronKind::Dalif.config(DecayParam::Tanh),
         channels_in,
         classes,
     };

@@ -1,6 +1,7 @@
 //! Convolution + batch norm on the merged `[T*B, ...]` batch, and the spiking conv block.
 
 use super::{SpikeMonitor, merge_time, split_time};
+use crate::graph::{GraphBuilder, NodeId};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -113,5 +114,11 @@ impl SpikingConv {
         let spikes = self.neuron.forward(self.conv_bn.forward(x));
         monitor.record(&spikes);
         spikes
+    }
+
+    /// Adds the layer to `graph` as `{name}.conv_bn` and `{name}.neuron`; returns the neuron.
+    pub fn graph(&self, graph: &mut GraphBuilder, name: &str, from: NodeId) -> NodeId {
+        let x = graph.conv_bn(&format!("{name}.conv_bn"), &self.conv_bn, from);
+        graph.neuron(&format!("{name}.neuron"), &self.neuron, &[x])
     }
 }

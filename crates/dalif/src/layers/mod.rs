@@ -8,7 +8,7 @@ mod neuron_kind;
 mod residual;
 
 pub use conv::{ConvBn, ConvBnConfig, SpikingConv, SpikingConvConfig};
-pub use monitor::SpikeMonitor;
+pub use monitor::{SpikeMonitor, SpikeTrain};
 pub use neuron_kind::NeuronKind;
 pub use residual::{SpikingBasicBlock, SpikingBasicBlockConfig};
 

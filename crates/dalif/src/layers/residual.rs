@@ -3,6 +3,7 @@
 //! identity or `BN(conv1x1(x))` when the shape changes; the addition is before the neuron.
 
 use super::{ConvBn, ConvBnConfig, SpikeMonitor};
+use crate::graph::{GraphBuilder, NodeId};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
@@ -68,5 +69,18 @@ impl SpikingBasicBlock {
         let out = self.neuron2.forward(y + shortcut);
         monitor.record(&out);
         out
+    }
+
+    /// Adds the block to `graph` under `name`; the second neuron reads the sum of the
+    /// residual branch and the shortcut (two edges). Returns the second neuron.
+    pub fn graph(&self, graph: &mut GraphBuilder, name: &str, from: NodeId) -> NodeId {
+        let y = graph.conv_bn(&format!("{name}.conv1"), &self.conv1, from);
+        let y = graph.neuron(&format!("{name}.neuron1"), &self.neuron1, &[y]);
+        let y = graph.conv_bn(&format!("{name}.conv2"), &self.conv2, y);
+        let shortcut = match &self.shortcut {
+            Some(conv) => graph.conv_bn(&format!("{name}.shortcut"), conv, from),
+            None => from,
+        };
+        graph.neuron(&format!("{name}.neuron2"), &self.neuron2, &[y, shortcut])
     }
 }

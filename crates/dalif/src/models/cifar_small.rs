@@ -9,10 +9,9 @@
 //! | 5 | linear 256->classes, with bias | classes |
 
 use super::ModelError;
-use crate::layers::{
-    NeuronKind, SpikeMonitor, SpikingConv, SpikingConvConfig, merge_time, split_time,
-};
-use crate::neuron::DecayParam;
+use crate::graph::{GraphBuilder, LayerGraph};
+use crate::layers::{SpikeMonitor, SpikingConv, SpikingConvConfig, merge_time, split_time};
+use crate::neuron::DaLifConfig;
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
@@ -29,15 +28,15 @@ pub struct CifarSmall {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CifarSmallConfig {
-    pub neuron: NeuronKind,
-    pub param: DecayParam,
+    /// The neuron of every spiking layer.
+    pub neuron: DaLifConfig,
     pub channels_in: usize,
     pub classes: usize,
 }
 
 impl CifarSmallConfig {
     fn layers(&self) -> Vec<SpikingConvConfig> {
-        SpikingConvConfig::chain(self.channels_in, WIDTHS, &self.neuron.config(self.param))
+        SpikingConvConfig::chain(self.channels_in, WIDTHS, &self.neuron)
     }
 
     pub fn init(&self, device: &Device) -> Result<CifarSmall, ModelError> {
@@ -78,5 +77,20 @@ impl CifarSmall {
         let [t, b, c, _, _] = x.dims();
         let features = x.mean_dims(&[3, 4]).reshape([t, b, c]);
         self.fc.forward(features)
+    }
+
+    /// The per-step graph for inputs `[C, H, W]`.
+    pub fn graph(&self, input: [usize; 3], device: &Device) -> LayerGraph {
+        let (mut g, mut x) = GraphBuilder::new(input, device);
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.graph(&mut g, &format!("layers.{i}"), x);
+            if i == 1 || i == 2 {
+                x = g.max_pool(&format!("pool.{i}"), 2, 2, 0, x);
+            }
+        }
+        x = g.global_avg_pool("gap", x);
+        x = g.flatten("flatten", x);
+        x = g.linear("fc", &self.fc, x);
+        g.finish(x)
     }
 }

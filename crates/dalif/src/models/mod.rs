@@ -10,8 +10,9 @@ pub use cifar_small::{CifarSmall, CifarSmallConfig};
 pub use resnet::{ResNetArch, ResNetConfig, SpikingResNet};
 pub use vggsnn::{VggSnn, VggSnnConfig};
 
+use crate::graph::LayerGraph;
 use crate::layers::{NeuronKind, SpikeMonitor};
-use crate::neuron::{DaLif, DecayParam, NeuronError};
+use crate::neuron::{DaLif, DaLifConfig, DecayParam, NeuronError};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -184,6 +185,10 @@ pub struct ModelConfig {
     pub kind: ModelKind,
     pub neuron: NeuronKind,
     pub param: DecayParam,
+    /// DA-LIF with alpha and beta fixed at `[alpha, beta]`, not learned (the decay sweep);
+    /// `None`: the neuron kind's own decays.
+    #[serde(default)]
+    pub fixed_decays: Option<[f64; 2]>,
     pub channels_in: usize,
     pub classes: usize,
     /// `[H, W]` of the input (only the models that flatten their features depend on it).
@@ -201,11 +206,19 @@ pub enum Network {
 }
 
 impl ModelConfig {
+    /// The neuron of every spiking layer.
+    pub fn neuron_config(&self) -> DaLifConfig {
+        let config = self.neuron.config(self.param);
+        match self.fixed_decays {
+            Some([alpha, beta]) => config.with_init(alpha, beta).with_learned(false, false),
+            None => config,
+        }
+    }
+
     fn resnet(&self, arch: ResNetArch) -> ResNetConfig {
         ResNetConfig {
             arch,
-            neuron: self.neuron,
-            param: self.param,
+            neuron: self.neuron_config(),
             channels_in: self.channels_in,
             classes: self.classes,
             input_size: self.input_size,
@@ -214,8 +227,7 @@ impl ModelConfig {
 
     fn cifar_small(&self) -> CifarSmallConfig {
         CifarSmallConfig {
-            neuron: self.neuron,
-            param: self.param,
+            neuron: self.neuron_config(),
             channels_in: self.channels_in,
             classes: self.classes,
         }
@@ -223,8 +235,7 @@ impl ModelConfig {
 
     fn vggsnn(&self) -> VggSnnConfig {
         VggSnnConfig {
-            neuron: self.neuron,
-            param: self.param,
+            neuron: self.neuron_config(),
             channels_in: self.channels_in,
             classes: self.classes,
             input_size: self.input_size,
@@ -242,6 +253,12 @@ impl ModelConfig {
     }
 
     pub fn init(&self, device: &Device) -> Result<Network, ModelError> {
+        if self.fixed_decays.is_some() && self.neuron != NeuronKind::Dalif {
+            return Err(ModelError::Config(format!(
+                "fixed decays apply to the dalif neuron, not {}",
+                self.neuron
+            )));
+        }
         if self.channels_in == 0 || self.classes == 0 {
             return Err(ModelError::Config(format!(
                 "{} needs at least one input channel and one class, got {} and {}",
@@ -278,6 +295,18 @@ impl SpikingClassifier for Network {
             Network::CifarSmall(m) => m.neurons(),
             Network::ResNet(m) => m.neurons(),
             Network::VggSnn(m) => m.neurons(),
+        }
+    }
+}
+
+impl Network {
+    /// The per-step operation graph for inputs `[C, H, W]`, with the network's current
+    /// weights (batch norm folded, running statistics).
+    pub fn graph(&self, input: [usize; 3], device: &Device) -> LayerGraph {
+        match self {
+            Network::CifarSmall(m) => m.graph(input, device),
+            Network::ResNet(m) => m.graph(input, device),
+            Network::VggSnn(m) => m.graph(input, device),
         }
     }
 }

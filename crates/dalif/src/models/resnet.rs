@@ -11,11 +11,12 @@
 //! [`SpikingBasicBlock`]s. Convolutions have no bias (BN follows each).
 
 use super::ModelError;
+use crate::graph::{GraphBuilder, LayerGraph};
 use crate::layers::{
-    ConvBnConfig, NeuronKind, SpikeMonitor, SpikingBasicBlock, SpikingBasicBlockConfig,
-    SpikingConv, SpikingConvConfig, merge_time, split_time,
+    ConvBnConfig, SpikeMonitor, SpikingBasicBlock, SpikingBasicBlockConfig, SpikingConv,
+    SpikingConvConfig, merge_time, split_time,
 };
-use crate::neuron::{DaLif, DecayParam};
+use crate::neuron::{DaLif, DaLifConfig};
 use burn::module::Module;
 use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
@@ -60,8 +61,8 @@ pub struct SpikingResNet {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResNetConfig {
     pub arch: ResNetArch,
-    pub neuron: NeuronKind,
-    pub param: DecayParam,
+    /// The neuron of every spiking layer.
+    pub neuron: DaLifConfig,
     pub channels_in: usize,
     pub classes: usize,
     /// `[H, W]` of the input; ResNet-20 flattens its last feature map, so it needs both to be
@@ -71,7 +72,7 @@ pub struct ResNetConfig {
 
 impl ResNetConfig {
     fn stem(&self) -> Vec<SpikingConvConfig> {
-        let neuron = self.neuron.config(self.param);
+        let neuron = &self.neuron;
         let conv = |conv| SpikingConvConfig {
             conv,
             neuron: neuron.clone(),
@@ -79,7 +80,7 @@ impl ResNetConfig {
         let cin = self.channels_in;
         match self.arch {
             ResNetArch::ResNet19 => vec![conv(ConvBnConfig::new(cin, 128, 3, 1))],
-            ResNetArch::ResNet20 => SpikingConvConfig::chain(cin, [64; 3], &neuron),
+            ResNetArch::ResNet20 => SpikingConvConfig::chain(cin, [64; 3], neuron),
             ResNetArch::ResNet18 | ResNetArch::ResNet34 => {
                 vec![conv(ConvBnConfig::new(cin, 64, 7, 2))]
             }
@@ -87,7 +88,7 @@ impl ResNetConfig {
     }
 
     fn blocks(&self) -> Vec<SpikingBasicBlockConfig> {
-        let neuron = self.neuron.config(self.param);
+        let neuron = &self.neuron;
         let stages = self.arch.stages();
         let mut cin = stages[0].1;
         let mut blocks = Vec::new();
@@ -124,7 +125,7 @@ impl ResNetConfig {
                  be multiples of 16, got {h}x{w}"
             )));
         }
-        let neuron = self.neuron.config(self.param);
+        let neuron = &self.neuron;
         let resnet19 = self.arch == ResNetArch::ResNet19;
         Ok(SpikingResNet {
             stem: self
@@ -162,7 +163,7 @@ impl ResNetConfig {
             head += (512 + 1) * RESNET19_HIDDEN;
             neuron_layers += 1;
         }
-        let per_layer = self.neuron.config(self.param).num_learnable();
+        let per_layer = self.neuron.num_learnable();
         stem_params + block_params + head + neuron_layers * per_layer
     }
 }
@@ -206,5 +207,31 @@ impl SpikingResNet {
             _ => features,
         };
         self.fc.forward(features)
+    }
+
+    /// The per-step graph for inputs `[C, H, W]`.
+    pub fn graph(&self, input: [usize; 3], device: &Device) -> LayerGraph {
+        let (mut g, mut x) = GraphBuilder::new(input, device);
+        for (i, layer) in self.stem.iter().enumerate() {
+            x = layer.graph(&mut g, &format!("stem.{i}"), x);
+        }
+        x = match self.arch {
+            ResNetArch::ResNet20 => g.avg_pool("stem_pool", 2, 2, x),
+            ResNetArch::ResNet18 | ResNetArch::ResNet34 => g.max_pool("stem_pool", 3, 2, 1, x),
+            ResNetArch::ResNet19 => x,
+        };
+        for (i, block) in self.blocks.iter().enumerate() {
+            x = block.graph(&mut g, &format!("blocks.{i}"), x);
+        }
+        if self.arch != ResNetArch::ResNet20 {
+            x = g.global_avg_pool("gap", x);
+        }
+        x = g.flatten("flatten", x);
+        if let (Some(linear), Some(neuron)) = (&self.hidden, &self.hidden_neuron) {
+            x = g.linear("hidden", linear, x);
+            x = g.neuron("hidden_neuron", neuron, &[x]);
+        }
+        x = g.linear("fc", &self.fc, x);
+        g.finish(x)
     }
 }

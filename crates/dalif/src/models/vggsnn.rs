@@ -4,10 +4,9 @@
 //! The convolutions have no bias: the batch norm after each has one.
 
 use super::ModelError;
-use crate::layers::{
-    NeuronKind, SpikeMonitor, SpikingConv, SpikingConvConfig, merge_time, split_time,
-};
-use crate::neuron::DecayParam;
+use crate::graph::{GraphBuilder, LayerGraph};
+use crate::layers::{SpikeMonitor, SpikingConv, SpikingConvConfig, merge_time, split_time};
+use crate::neuron::DaLifConfig;
 use burn::module::Module;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
@@ -34,8 +33,8 @@ pub struct VggSnn {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct VggSnnConfig {
-    pub neuron: NeuronKind,
-    pub param: DecayParam,
+    /// The neuron of every spiking layer.
+    pub neuron: DaLifConfig,
     pub channels_in: usize,
     pub classes: usize,
     /// `[H, W]` of the input frames (48x48 or 64x64 on CIFAR10-DVS); multiples of 16.
@@ -45,7 +44,7 @@ pub struct VggSnnConfig {
 impl VggSnnConfig {
     fn layers(&self) -> Vec<SpikingConvConfig> {
         let widths = LAYERS.iter().map(|&(cout, _)| cout);
-        SpikingConvConfig::chain(self.channels_in, widths, &self.neuron.config(self.param))
+        SpikingConvConfig::chain(self.channels_in, widths, &self.neuron)
     }
 
     fn features(&self) -> usize {
@@ -96,5 +95,19 @@ impl VggSnn {
         }
         let [t, b, c, h, w] = x.dims();
         self.fc.forward(x.reshape([t, b, c * h * w]))
+    }
+
+    /// The per-step graph for inputs `[C, H, W]`.
+    pub fn graph(&self, input: [usize; 3], device: &Device) -> LayerGraph {
+        let (mut g, mut x) = GraphBuilder::new(input, device);
+        for (i, (layer, &(_, pool))) in self.layers.iter().zip(&LAYERS).enumerate() {
+            x = layer.graph(&mut g, &format!("layers.{i}"), x);
+            if pool {
+                x = g.avg_pool(&format!("pool.{i}"), 2, 2, x);
+            }
+        }
+        x = g.flatten("flatten", x);
+        x = g.linear("fc", &self.fc, x);
+        g.finish(x)
     }
 }

@@ -66,6 +66,8 @@ pub struct ModelSpec {
     pub kind: ModelKind,
     pub neuron: NeuronKind,
     pub param: DecayParam,
+    /// DA-LIF with `[alpha, beta]` fixed, not learned (what `dalif sweep` trains).
+    pub fixed_decays: Option<[f64; 2]>,
 }
 
 impl Default for ModelSpec {
@@ -74,6 +76,7 @@ impl Default for ModelSpec {
             kind: ModelKind::CifarSmall,
             neuron: NeuronKind::Dalif,
             param: DecayParam::Tanh,
+            fixed_decays: None,
         }
     }
 }
@@ -92,6 +95,7 @@ impl ModelSpec {
             kind: self.kind,
             neuron: self.neuron,
             param: self.param,
+            fixed_decays: self.fixed_decays,
             channels_in: c,
             classes: data.num_classes(),
             input_size: [h, w],

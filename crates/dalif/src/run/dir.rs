@@ -75,7 +75,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 }
 
 /// Replaces `path` with `bytes` all at once: a reader sees the old content or the new one.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;

@@ -5,6 +5,7 @@ mod config;
 mod dir;
 
 pub use config::{DataConfig, ModelSpec, RunConfig, Splits};
+pub(crate) use dir::write_atomic;
 pub use dir::{Checkpoint, CheckpointKind, RunDir};
 
 use crate::models::{ModelError, Network, init_seeded};

@@ -1,0 +1,93 @@
+//! Where `eval`, `export` and `analyze` take a trained network from: a run directory's
+//! checkpoint, or a safetensors file written by `dalif export --format safetensors`.
+
+use crate::commands::open_data;
+use anyhow::{Result, bail};
+use burn::tensor::Device;
+use clap::{Args, ValueEnum};
+use dalif::export::{load_safetensors, read_safetensors_config};
+use dalif::models::Network;
+use dalif::run::{self, CheckpointKind, RunConfig, RunDir};
+use dalif_data::Dataset;
+use std::path::PathBuf;
+
+const NO_SOURCE: &str = "give a run directory or --weights FILE";
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Which {
+    Last,
+    Best,
+}
+
+#[derive(Args)]
+pub struct SourceArgs {
+    /// A run directory written by `dalif train`.
+    #[arg(required_unless_present = "weights")]
+    pub run_dir: Option<PathBuf>,
+    /// Which checkpoint of the run.
+    #[arg(long, value_enum, default_value = "best")]
+    pub checkpoint: Which,
+    /// Weights from a safetensors file of `dalif export --format safetensors` instead of a
+    /// checkpoint; its configuration comes with it (or from RUN_DIR when given).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+    /// Read the data set from DIR instead of the folder the configuration names.
+    #[arg(long, value_name = "DIR")]
+    pub data_root: Option<PathBuf>,
+}
+
+/// A trained network with its configuration and test set.
+pub struct Trained {
+    pub config: RunConfig,
+    pub network: Network,
+    pub test: Box<dyn Dataset>,
+    /// What the weights are, for reports: "runs/x (best checkpoint, after epoch 3)".
+    pub label: String,
+    pub epochs_done: Option<usize>,
+}
+
+impl SourceArgs {
+    pub fn load(&self, device: &Device) -> Result<Trained> {
+        let (dir, mut config) = match (&self.run_dir, &self.weights) {
+            (Some(path), _) => {
+                let (dir, config) = RunDir::open(path)?;
+                (Some(dir), config)
+            }
+            (None, Some(weights)) => (None, read_safetensors_config(weights)?),
+            (None, None) => bail!(NO_SOURCE),
+        };
+        if let Some(root) = &self.data_root {
+            config.data.root = Some(root.clone());
+        }
+        let (_, test) = open_data(&config)?;
+        let (network, label, epochs_done) = match (&self.weights, &dir) {
+            (Some(weights), _) => {
+                let network = run::build_network(&config, test.as_ref(), device)?;
+                let network = load_safetensors(network, weights)?;
+                (network, weights.display().to_string(), None)
+            }
+            (None, Some(dir)) => {
+                let (kind, name) = match self.checkpoint {
+                    Which::Last => (CheckpointKind::Last, "last"),
+                    Which::Best => (CheckpointKind::Best, "best"),
+                };
+                let (network, state) =
+                    run::load_network(dir, &config, kind, test.as_ref(), device)?;
+                let label = format!(
+                    "{} ({name} checkpoint, after epoch {})",
+                    dir.path().display(),
+                    state.epochs_done
+                );
+                (network, label, Some(state.epochs_done))
+            }
+            (None, None) => bail!(NO_SOURCE),
+        };
+        Ok(Trained {
+            config,
+            network,
+            test,
+            label,
+            epochs_done,
+        })
+    }
+}

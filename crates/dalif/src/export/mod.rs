@@ -1,0 +1,21 @@
+//! Trained networks out of dalif: NIR graphs for neuromorphic hardware and simulators, and
+//! the weights as safetensors for other tools (and back into dalif).
+
+mod nir;
+mod safetensors;
+
+pub use nir::{Meta, NIR_VERSION, NirOptions, nir_bytes, write_nir};
+pub use safetensors::{CONFIG_KEY, load_safetensors, read_safetensors_config, write_safetensors};
+
+use crate::run::RunError;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("NIR cannot express {0}")]
+    Unsupported(String),
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error(transparent)]
+    Write(#[from] RunError),
+}

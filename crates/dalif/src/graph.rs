@@ -1,0 +1,295 @@
+//! A trained network as a graph of per-time-step operations, read out of its modules once:
+//! what operation counting, energy estimates and NIR export all walk.
+//!
+//! Nodes come in the order the forward pass runs them (so neuron nodes are in the order of
+//! [`SpikingClassifier::neurons`](crate::models::SpikingClassifier::neurons)); an edge
+//! carries a node's output to another's input, and a node with several inputs sums them (the
+//! residual additions). Batch norm is folded into the convolution before it:
+//! `w' = w gamma / sqrt(var + eps)`, `b' = beta - mean gamma / sqrt(var + eps)`, with the
+//! running statistics of inference.
+
+use crate::layers::ConvBn;
+use crate::neuron::{DaLif, Reset};
+use burn::nn::{Linear, PaddingConfig2d};
+use burn::tensor::{Device, Tensor};
+
+/// Index of a node in [`LayerGraph::nodes`].
+pub type NodeId = usize;
+
+/// A spiking layer's parameters, one value per layer or per channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeuronParams {
+    pub alpha: Vec<f32>,
+    pub beta: Vec<f32>,
+    pub v_th: f64,
+    pub reset: Reset,
+}
+
+/// One per-step operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// The network input, `[C, H, W]` per step.
+    Input,
+    /// Cross-correlation with `weight` `[C_out, C_in, k, k]` (row-major) plus `bias`, with
+    /// batch norm folded in.
+    Conv2d {
+        weight: Vec<f32>,
+        weight_shape: [usize; 4],
+        bias: Vec<f32>,
+        stride: usize,
+        padding: usize,
+    },
+    /// `y = W x + b`, `weight` `[out, in]` row-major.
+    Affine {
+        weight: Vec<f32>,
+        weight_shape: [usize; 2],
+        bias: Option<Vec<f32>>,
+    },
+    /// DA-LIF: `V = beta H + alpha X`, spike at `V >= v_th`, reset.
+    Neuron(NeuronParams),
+    /// Mean over `kernel x kernel` windows (a global average when the kernel is the map).
+    AvgPool2d { kernel: usize, stride: usize },
+    /// Maximum over `kernel x kernel` windows of the input padded by `padding` on every
+    /// side (the padding never wins).
+    MaxPool2d {
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
+    /// `[C, H, W] -> [C*H*W]`.
+    Flatten,
+    /// The network output (per-step logits).
+    Output,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// Unique, made of the module path (`blocks.3.neuron2`).
+    pub name: String,
+    pub op: Op,
+    /// The per-sample shape the node reads (of each input, which agree).
+    pub input_shape: Vec<usize>,
+    pub output_shape: Vec<usize>,
+}
+
+impl Node {
+    /// Multiply-accumulates of one step on one sample: the FLOPs of the synaptic layers
+    /// (convolution: `C_out H' W' C_in k k`; affine: `out in`), 0 for the others.
+    pub fn macs(&self) -> u64 {
+        let out: usize = self.output_shape.iter().product();
+        match &self.op {
+            Op::Conv2d { weight_shape, .. } => {
+                let [_, cin, kh, kw] = *weight_shape;
+                (out * cin * kh * kw) as u64
+            }
+            Op::Affine { weight_shape, .. } => (weight_shape[0] * weight_shape[1]) as u64,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerGraph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<(NodeId, NodeId)>,
+}
+
+impl LayerGraph {
+    /// The nodes whose outputs `id` reads.
+    pub fn inputs(&self, id: NodeId) -> Vec<NodeId> {
+        self.edges
+            .iter()
+            .filter(|&&(_, to)| to == id)
+            .map(|&(from, _)| from)
+            .collect()
+    }
+
+    /// The neuron layers whose spikes reach `id` through pooling and flattening only, or
+    /// `None` when some input comes from the network input (real values, not spikes).
+    pub fn spike_sources(&self, id: NodeId) -> Option<Vec<NodeId>> {
+        let mut sources = Vec::new();
+        for from in self.inputs(id) {
+            match self.nodes[from].op {
+                Op::Neuron(_) => sources.push(from),
+                Op::AvgPool2d { .. } | Op::MaxPool2d { .. } | Op::Flatten => {
+                    sources.extend(self.spike_sources(from)?)
+                }
+                _ => return None,
+            }
+        }
+        Some(sources)
+    }
+
+    /// Indices of the neuron nodes, in forward order.
+    pub fn neurons(&self) -> Vec<NodeId> {
+        (0..self.nodes.len())
+            .filter(|&i| matches!(self.nodes[i].op, Op::Neuron(_)))
+            .collect()
+    }
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("converted to f32")
+}
+
+/// Builds a [`LayerGraph`] node by node, tracking shapes.
+pub struct GraphBuilder {
+    graph: LayerGraph,
+    device: Device,
+}
+
+impl GraphBuilder {
+    /// A graph whose input is `[C, H, W]` per step, of a network on `device`; returns the
+    /// input node.
+    pub fn new(input: [usize; 3], device: &Device) -> (Self, NodeId) {
+        let input = input.to_vec();
+        let node = Node {
+            name: "input".into(),
+            op: Op::Input,
+            input_shape: input.clone(),
+            output_shape: input,
+        };
+        let graph = LayerGraph {
+            nodes: vec![node],
+            edges: Vec::new(),
+        };
+        let device = device.clone();
+        (Self { graph, device }, 0)
+    }
+
+    pub fn shape(&self, id: NodeId) -> &[usize] {
+        &self.graph.nodes[id].output_shape
+    }
+
+    fn add(&mut self, name: &str, op: Op, from: &[NodeId], output_shape: Vec<usize>) -> NodeId {
+        let id = self.graph.nodes.len();
+        self.graph.nodes.push(Node {
+            name: name.into(),
+            op,
+            input_shape: self.shape(from[0]).to_vec(),
+            output_shape,
+        });
+        self.graph.edges.extend(from.iter().map(|&f| (f, id)));
+        id
+    }
+
+    fn pooled(&self, from: NodeId, kernel: usize, stride: usize, padding: usize) -> Vec<usize> {
+        let s = self.shape(from);
+        let out = |n: usize| (n + 2 * padding - kernel) / stride + 1;
+        vec![s[0], out(s[1]), out(s[2])]
+    }
+
+    /// `BN(conv(x))` as one convolution with the batch norm folded in.
+    pub fn conv_bn(&mut self, name: &str, layer: &ConvBn, from: NodeId) -> NodeId {
+        let conv = &layer.conv;
+        let [cout, cin, kh, kw] = conv.weight.dims();
+        let padding = match conv.padding {
+            PaddingConfig2d::Explicit(p, ..) => p,
+            _ => 0,
+        };
+        let bn = &layer.bn;
+        let gamma = values(bn.gamma.val());
+        let beta = values(bn.beta.val());
+        let mean = values(bn.running_mean.value());
+        let var = values(bn.running_var.value());
+        let scale: Vec<f32> = (0..cout)
+            .map(|c| gamma[c] / (var[c] as f64 + bn.epsilon).sqrt() as f32)
+            .collect();
+        let per_out = cin * kh * kw;
+        let weight = values(conv.weight.val())
+            .iter()
+            .enumerate()
+            .map(|(i, w)| w * scale[i / per_out])
+            .collect();
+        let conv_bias = conv.bias.as_ref().map(|b| values(b.val()));
+        let bias = (0..cout)
+            .map(|c| {
+                let b = conv_bias.as_ref().map_or(0.0, |b| b[c]);
+                beta[c] + (b - mean[c]) * scale[c]
+            })
+            .collect();
+        let [_, h, w] = self
+            .shape(from)
+            .try_into()
+            .expect("conv input is [C, H, W]");
+        let out = |n: usize, k: usize| (n + 2 * padding - k) / conv.stride[0] + 1;
+        let shape = vec![cout, out(h, kh), out(w, kw)];
+        let op = Op::Conv2d {
+            weight,
+            weight_shape: [cout, cin, kh, kw],
+            bias,
+            stride: conv.stride[0],
+            padding,
+        };
+        self.add(name, op, &[from], shape)
+    }
+
+    /// A spiking layer reading the sum of `from`.
+    pub fn neuron(&mut self, name: &str, neuron: &DaLif, from: &[NodeId]) -> NodeId {
+        let (alpha, beta) = neuron.decay_values(&self.device);
+        let config = neuron.config();
+        let op = Op::Neuron(NeuronParams {
+            alpha,
+            beta,
+            v_th: config.v_th,
+            reset: config.reset,
+        });
+        let shape = self.shape(from[0]).to_vec();
+        self.add(name, op, from, shape)
+    }
+
+    pub fn avg_pool(&mut self, name: &str, kernel: usize, stride: usize, from: NodeId) -> NodeId {
+        let shape = self.pooled(from, kernel, stride, 0);
+        self.add(name, Op::AvgPool2d { kernel, stride }, &[from], shape)
+    }
+
+    /// The mean over each whole feature map, `[C, H, W] -> [C, 1, 1]`.
+    pub fn global_avg_pool(&mut self, name: &str, from: NodeId) -> NodeId {
+        let k = self.shape(from)[1];
+        self.avg_pool(name, k, k, from)
+    }
+
+    pub fn max_pool(
+        &mut self,
+        name: &str,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        from: NodeId,
+    ) -> NodeId {
+        let shape = self.pooled(from, kernel, stride, padding);
+        let op = Op::MaxPool2d {
+            kernel,
+            stride,
+            padding,
+        };
+        self.add(name, op, &[from], shape)
+    }
+
+    pub fn flatten(&mut self, name: &str, from: NodeId) -> NodeId {
+        let shape = vec![self.shape(from).iter().product()];
+        self.add(name, Op::Flatten, &[from], shape)
+    }
+
+    pub fn linear(&mut self, name: &str, layer: &Linear, from: NodeId) -> NodeId {
+        let [inputs, outputs] = layer.weight.dims();
+        // burn stores [in, out]; the graph, like NIR and PyTorch, [out, in].
+        let weight = values(layer.weight.val().transpose());
+        let op = Op::Affine {
+            weight,
+            weight_shape: [outputs, inputs],
+            bias: layer.bias.as_ref().map(|b| values(b.val())),
+        };
+        self.add(name, op, &[from], vec![outputs])
+    }
+
+    /// Ends the graph with an output node reading `from`.
+    pub fn finish(mut self, from: NodeId) -> LayerGraph {
+        let shape = self.shape(from).to_vec();
+        self.add("output", Op::Output, &[from], shape);
+        self.graph
+    }
+}
