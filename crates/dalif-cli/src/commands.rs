@@ -101,7 +101,7 @@ fn describe(config: &RunConfig, train: &dyn Dataset, test: &dyn Dataset) -> Stri
 }
 
 /// Trains the run in `dir`, reporting on the terminal; on Ctrl-C, says how to continue.
-fn train_in(
+pub fn train_in(
     dir: &RunDir,
     config: &RunConfig,
     device: &burn::tensor::Device,
@@ -249,19 +249,7 @@ pub fn ablate(args: AblateArgs) -> Result<()> {
         let mut config = base.clone();
         config.model.neuron = neuron;
         config.model.param = param;
-        let path = args.out.join(&name);
-        let dir = if path.join("config.toml").exists() {
-            let (dir, existing) = RunDir::open(&path)?;
-            if existing != config {
-                bail!(
-                    "{} holds a run with another configuration: choose another --out",
-                    path.display()
-                );
-            }
-            dir
-        } else {
-            RunDir::create(&path, &config)?
-        };
+        let dir = run_dir_for(&args.out.join(&name), &config)?;
         let metrics = train_in(&dir, &config, &device, &format!("[{name}] "))?;
         let model = config.model.resolve(train.as_ref())?;
         let last = metrics.last().context("no epoch completed")?.clone();
@@ -288,6 +276,22 @@ pub fn ablate(args: AblateArgs) -> Result<()> {
         args.out.join("ablation.csv").display()
     );
     Ok(())
+}
+
+/// The run directory of one variant of a series (ablation, sweep): the run already at
+/// `path` when it has `config` (to reuse or resume), else a new one.
+pub fn run_dir_for(path: &Path, config: &RunConfig) -> Result<RunDir> {
+    if !path.join("config.toml").exists() {
+        return Ok(RunDir::create(path, config)?);
+    }
+    let (dir, existing) = RunDir::open(path)?;
+    if existing != *config {
+        bail!(
+            "{} holds a run with another configuration: choose another --out",
+            path.display()
+        );
+    }
+    Ok(dir)
 }
 
 fn table(base: &RunConfig, rows: &[Row]) -> (String, String) {

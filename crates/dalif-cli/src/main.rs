@@ -1,5 +1,6 @@
 //! The `dalif` command line.
 
+mod analyze;
 mod bench;
 mod commands;
 mod config_args;
@@ -8,6 +9,7 @@ mod export;
 mod presets;
 mod progress;
 mod source;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -52,6 +54,14 @@ enum Command {
     /// --compare-param, DA-LIF with the other parametrisation) and writes a table of test
     /// accuracy, firing rate and parameter count.
     Ablate(commands::AblateArgs),
+    /// Analyse a trained run: decays and firing rates per layer, operations and energy,
+    /// parameters, training curves (Markdown, CSV, PNG and SVG charts).
+    Analyze(analyze::AnalyzeArgs),
+    /// Train with DA-LIF's alpha and beta frozen over a grid and map the test accuracy.
+    ///
+    /// The paper's motivation figure. Every grid point is a run directory under --out, so an
+    /// interrupted sweep resumes where it stopped.
+    Sweep(sweep::SweepArgs),
     /// Write a trained network as a NIR graph (HDF5) or its weights as safetensors.
     ///
     /// NIR: convolutions with batch norm folded in, affine layers, average pooling, flatten,
@@ -77,6 +87,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval(args),
         Command::Ablate(args) => commands::ablate(args),
         Command::Export(args) => export::run(args),
+        Command::Analyze(args) => analyze::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Presets => {
             commands::presets();
             Ok(())

@@ -514,3 +514,143 @@ fn data_inspect_says_what_a_folder_holds() {
         text(&out)
     );
 }
+
+#[test]
+fn analyze_reports_decays_rates_operations_energy_and_charts() {
+    let tmp = tempdir("analyze");
+    let run = tmp.join("run");
+    let out = dalif(&[&["train", "--out", run.to_str().unwrap()][..], &SMALL].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let out = dalif(&["analyze", run.to_str().unwrap(), "--limit", "100"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let dir = run.join("analysis");
+    let md = std::fs::read_to_string(dir.join("analysis.md")).unwrap();
+    assert!(
+        md.contains("Evaluated on 100 test samples at T = 2"),
+        "{md}"
+    );
+    // cifar-small: 4 spiking layers, DA-LIF's 2 decays each over LIF.
+    assert!(
+        md.contains("| overhead | +8 (4 spiking layers, +2.00 per layer) |"),
+        "{md}"
+    );
+    let layers = std::fs::read_to_string(dir.join("layers.csv")).unwrap();
+    assert_eq!(layers.lines().count(), 1 + 4, "{layers}");
+    // The first convolution reads the image (MACs, once: static input); the other three and
+    // the classifier read spikes (SOPs). E = 4.6 MACs + 0.9 SOPs.
+    let ops = std::fs::read_to_string(dir.join("operations.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = ops
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 5, "{ops}");
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    assert_eq!((rows[0][3], num(rows[0][5])), ("real", num(rows[0][2])));
+    for row in &rows {
+        let (macs, sops, energy) = (num(row[5]), num(row[6]), num(row[7]));
+        assert!((energy - (4.6 * macs + 0.9 * sops)).abs() <= 1e-9 * energy.max(1.0));
+    }
+    for row in &rows[1..] {
+        let want = num(row[4]) * 2.0 * num(row[2]);
+        assert_eq!(row[3], "spikes");
+        assert!(
+            (num(row[6]) - want).abs() <= 1e-9 * want.max(1.0),
+            "{row:?}"
+        );
+    }
+    for stem in [
+        "decays",
+        "firing_rates",
+        "decay_trajectories",
+        "training_curves",
+    ] {
+        let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 2000,
+            "{stem}.png"
+        );
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("<polyline"),
+            "{stem}.svg"
+        );
+    }
+    // Other energy models; a bad one is refused.
+    let elsewhere = tmp.join("int8");
+    let args = ["analyze", run.to_str().unwrap(), "--energy", "45nm-int8"];
+    let out = dalif(&[&args[..], &["--out", elsewhere.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let md = std::fs::read_to_string(elsewhere.join("analysis.md")).unwrap();
+    assert!(md.contains("E = 0.23 pJ x MACs + 0.03 pJ x SOPs"), "{md}");
+    let out = dalif(&["analyze", run.to_str().unwrap(), "--energy", "3nm"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("unknown energy preset '3nm'"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn sweep_maps_accuracy_over_frozen_decays_and_reuses_finished_points() {
+    let tmp = tempdir("sweep");
+    let out_dir = tmp.join("sweep");
+    let args = [
+        "sweep",
+        "--grid",
+        "2",
+        "--epochs",
+        "2",
+        "--steps",
+        "2",
+        "--batch-size",
+        "16",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    let out = dalif(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+    for stem in ["sweep.png", "sweep.svg", "sweep.md"] {
+        assert!(out_dir.join(stem).is_file(), "{stem}");
+    }
+    // Frozen means frozen: every epoch of a point logs its alpha and beta.
+    let point = out_dir.join("alpha0.250-beta0.750");
+    for m in metrics(&point) {
+        for (key, value) in [("alpha", 0.25), ("beta", 0.75)] {
+            for v in m[key].as_array().unwrap() {
+                assert!((v.as_f64().unwrap() - value).abs() < 1e-6, "{key} {v}");
+            }
+        }
+    }
+    // Finished points are reused: the same table, and no epoch trained again.
+    let log = std::fs::read_to_string(point.join("log.txt")).unwrap();
+    let again = dalif(&args);
+    assert!(again.status.success(), "{}", text(&again));
+    let epochs = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("epoch") && l.contains("done"))
+            .count()
+    };
+    let log_again = std::fs::read_to_string(point.join("log.txt")).unwrap();
+    assert_eq!(epochs(&log_again), epochs(&log), "{log_again}");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap(),
+        csv
+    );
+    let out = dalif(&[
+        "sweep",
+        "--neuron",
+        "lif",
+        "--out",
+        tmp.join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("freezes DA-LIF's decays"),
+        "{}",
+        text(&out)
+    );
+}

@@ -17,6 +17,7 @@ mod loader;
 mod mixing;
 pub mod rng;
 mod split;
+mod subset;
 pub mod synthetic;
 
 pub use augment::Augmentation;
@@ -27,3 +28,4 @@ pub use frames::SplitBy;
 pub use loader::{Batch, BatchPlan, for_each_batch};
 pub use mixing::{Mixed, Mixing};
 pub use split::{shuffled_indices, stratified_split};
+pub use subset::Subset;

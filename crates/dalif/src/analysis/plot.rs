@@ -1,0 +1,251 @@
+//! Line charts as PNG and SVG (plotters), with a font compiled in so that PNGs render the
+//! same on a machine without fonts.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// DejaVu Sans cut down to Latin-1 and a few symbols (fonttools' pyftsubset); its licence is
+/// beside it.
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
+const FAMILY: &str = "dalif-sans";
+
+/// One named series of `(x, y)` points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One chart: a title, axis labels and its series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot draw the chart: {message}")]
+pub struct PlotError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("the compiled-in font is a valid TrueType file"));
+    });
+}
+
+/// Draws `charts` side by side (one row) into `stem.png` and `stem.svg`; returns both paths.
+pub fn render(stem: &Path, charts: &[Chart], panel: (u32, u32)) -> Result<[PathBuf; 2], PlotError> {
+    register_font();
+    let size = (panel.0 * charts.len() as u32, panel.1);
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    let fail = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: String| PlotError { path, message: e }
+    };
+    {
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        draw_all(&root, charts).map_err(fail(&png))?;
+        root.present().map_err(|e| fail(&png)(e.to_string()))?;
+    }
+    {
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        draw_all(&root, charts).map_err(fail(&svg))?;
+        root.present().map_err(|e| fail(&svg)(e.to_string()))?;
+    }
+    Ok([png, svg])
+}
+
+fn draw_all<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    charts: &[Chart],
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let panels = root.split_evenly((1, charts.len().max(1)));
+    for (area, chart) in panels.iter().zip(charts) {
+        draw(area, chart).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn bounds(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let lo = values.clone().fold(f64::INFINITY, f64::min);
+    let hi = values.fold(f64::NEG_INFINITY, f64::max);
+    match (lo.is_finite(), hi.is_finite()) {
+        (true, true) if hi > lo => (lo, hi),
+        (true, true) => (lo - 0.5, hi + 0.5),
+        _ => (0.0, 1.0),
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let points = || chart.series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = bounds(points().map(|p| p.0));
+    let (y0, y1) = bounds(points().map(|p| p.1));
+    let pad = 0.05 * (y1 - y0);
+    let label_style = (FAMILY, 14).into_font();
+    let mut ctx = ChartBuilder::on(area)
+        .caption(&chart.title, (FAMILY, 20).into_font())
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0 - pad..y1 + pad)?;
+    // Layers and epochs are counts: one tick per value, no fractions.
+    let whole = points().all(|p| p.0.fract() == 0.0);
+    let ticks = if whole { (x1 - x0) as usize + 1 } else { 10 };
+    ctx.configure_mesh()
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .x_labels(ticks.min(20))
+        .x_label_formatter(&|x| {
+            if whole {
+                format!("{x:.0}")
+            } else {
+                format!("{x}")
+            }
+        })
+        .label_style(label_style.clone())
+        .axis_desc_style(label_style.clone())
+        .draw()?;
+    for (i, series) in chart.series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let line = LineSeries::new(series.points.iter().copied(), color.stroke_width(2));
+        ctx.draw_series(line)?
+            .label(&series.name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+        let dots = series
+            .points
+            .iter()
+            .map(|&p| Circle::new(p, 3, color.filled()));
+        ctx.draw_series(dots)?;
+    }
+    if chart.series.len() > 1 {
+        ctx.configure_series_labels()
+            .label_font(label_style)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// Values over a grid of two parameters, as coloured cells with their values written in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heatmap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    /// `values[j][i]` at `(x[i], y[j])`; NaN: no value (drawn empty).
+    pub values: Vec<Vec<f64>>,
+}
+
+/// Draws `map` into `stem.png` and `stem.svg`; returns both paths.
+pub fn render_heatmap(
+    stem: &Path,
+    map: &Heatmap,
+    size: (u32, u32),
+) -> Result<[PathBuf; 2], PlotError> {
+    register_font();
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    let fail = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: String| PlotError { path, message: e }
+    };
+    {
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        draw_heatmap(&root, map).map_err(|e| fail(&png)(e.to_string()))?;
+        root.present().map_err(|e| fail(&png)(e.to_string()))?;
+    }
+    {
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        draw_heatmap(&root, map).map_err(|e| fail(&svg)(e.to_string()))?;
+        root.present().map_err(|e| fail(&svg)(e.to_string()))?;
+    }
+    Ok([png, svg])
+}
+
+fn draw_heatmap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    map: &Heatmap,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&WHITE)?;
+    let (nx, ny) = (map.x.len(), map.y.len());
+    let (lo, hi) = bounds(
+        map.values
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite()),
+    );
+    let label_style = (FAMILY, 14).into_font();
+    let mut ctx = ChartBuilder::on(area)
+        .caption(&map.title, (FAMILY, 20).into_font())
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((0..nx - 1).into_segmented(), (0..ny - 1).into_segmented())?;
+    let label = |values: &[f64], v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(i) if *i < values.len() => format!("{:.2}", values[*i]),
+        _ => String::new(),
+    };
+    ctx.configure_mesh()
+        .disable_mesh()
+        .x_desc(&map.x_label)
+        .y_desc(&map.y_label)
+        .x_labels(nx)
+        .y_labels(ny)
+        .x_label_formatter(&|v| label(&map.x, v))
+        .y_label_formatter(&|v| label(&map.y, v))
+        .label_style(label_style.clone())
+        .axis_desc_style(label_style.clone())
+        .draw()?;
+    let cells = (0..ny).flat_map(|j| (0..nx).map(move |i| (i, j)));
+    let value = |(i, j): (usize, usize)| map.values[j][i];
+    ctx.draw_series(
+        cells
+            .clone()
+            .filter(|&c| value(c).is_finite())
+            .map(|(i, j)| {
+                let color = ViridisRGB.get_color_normalized(value((i, j)), lo, hi);
+                let corners = [
+                    (SegmentValue::Exact(i), SegmentValue::Exact(j)),
+                    (SegmentValue::Exact(i + 1), SegmentValue::Exact(j + 1)),
+                ];
+                Rectangle::new(corners, color.filled())
+            }),
+    )?;
+    let centred = TextStyle::from(label_style).pos(Pos::new(HPos::Center, VPos::Center));
+    ctx.draw_series(cells.filter(|&c| value(c).is_finite()).map(|(i, j)| {
+        let v = value((i, j));
+        // Dark text on the light (high) end of the scale, light text on the dark end.
+        let color: &'static RGBColor = if (v - lo) / (hi - lo) > 0.6 {
+            &BLACK
+        } else {
+            &WHITE
+        };
+        Text::new(
+            format!("{v:.1}"),
+            (SegmentValue::CenterOf(i), SegmentValue::CenterOf(j)),
+            centred.clone().color(color),
+        )
+    }))?;
+    Ok(())
+}
