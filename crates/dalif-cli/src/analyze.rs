@@ -61,12 +61,7 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     }
     let device = args.device.device()?;
     let (dir, _) = RunDir::open(&args.run_dir)?;
-    let source = SourceArgs {
-        run_dir: Some(args.run_dir.clone()),
-        checkpoint: args.checkpoint,
-        weights: None,
-        data_root: args.data_root.clone(),
-    };
+    let source = SourceArgs::run(args.run_dir.clone(), args.checkpoint, args.data_root);
     let trained = source.load(&device)?;
     let (network, config) = (&trained.network, &trained.config);
     let n = args.limit.unwrap_or(usize::MAX).min(trained.test.len());
@@ -86,18 +81,17 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         static_input,
         &energy,
     );
-    let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;
     let layers = graph
         .neurons()
         .iter()
         .zip(network.neurons())
         .zip(&evaluation.firing_rate)
         .map(|((&id, neuron), &rate)| {
-            let (alpha, beta) = neuron.decay_values(&device);
+            let (alpha, beta) = neuron.mean_decays(&device);
             LayerReport {
                 name: graph.nodes[id].name.clone(),
-                alpha: mean(&alpha),
-                beta: mean(&beta),
+                alpha,
+                beta,
                 firing_rate: rate,
             }
         })

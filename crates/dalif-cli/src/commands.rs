@@ -184,9 +184,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         .zip(&result.firing_rate)
         .enumerate()
     {
-        let (a, b) = neuron.decay_values(&device);
-        let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;
-        let (a, b) = (mean(&a), mean(&b));
+        let (a, b) = neuron.mean_decays(&device);
         println!("| {} | {a:.4} | {b:.4} | {rate:.4} |", i + 1);
         layers
             .push(serde_json::json!({"layer": i + 1, "alpha": a, "beta": b, "firing_rate": rate}));

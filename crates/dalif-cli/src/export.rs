@@ -41,13 +41,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         bail!("--dt applies to NIR export only");
     }
     let device = args.device.device()?;
-    let source = SourceArgs {
-        run_dir: Some(args.run_dir.clone()),
-        checkpoint: args.checkpoint,
-        weights: None,
-        data_root: args.data_root.clone(),
-    };
-    let trained = source.load(&device)?;
+    let trained = SourceArgs::run(args.run_dir, args.checkpoint, args.data_root).load(&device)?;
     match args.format {
         Format::Safetensors => {
             write_safetensors(&args.out, &trained.network, &trained.config)?;

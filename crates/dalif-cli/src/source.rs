@@ -23,17 +23,17 @@ pub enum Which {
 pub struct SourceArgs {
     /// A run directory written by `dalif train`.
     #[arg(required_unless_present = "weights")]
-    pub run_dir: Option<PathBuf>,
+    run_dir: Option<PathBuf>,
     /// Which checkpoint of the run.
     #[arg(long, value_enum, default_value = "best")]
-    pub checkpoint: Which,
+    checkpoint: Which,
     /// Weights from a safetensors file of `dalif export --format safetensors` instead of a
     /// checkpoint; its configuration comes with it (or from RUN_DIR when given).
     #[arg(long, value_name = "FILE")]
-    pub weights: Option<PathBuf>,
+    weights: Option<PathBuf>,
     /// Read the data set from DIR instead of the folder the configuration names.
     #[arg(long, value_name = "DIR")]
-    pub data_root: Option<PathBuf>,
+    data_root: Option<PathBuf>,
 }
 
 /// A trained network with its configuration and test set.
@@ -47,6 +47,16 @@ pub struct Trained {
 }
 
 impl SourceArgs {
+    /// The `checkpoint` of the run in `run_dir`, its data read from `data_root` if given.
+    pub fn run(run_dir: PathBuf, checkpoint: Which, data_root: Option<PathBuf>) -> Self {
+        Self {
+            run_dir: Some(run_dir),
+            checkpoint,
+            weights: None,
+            data_root,
+        }
+    }
+
     pub fn load(&self, device: &Device) -> Result<Trained> {
         let (dir, mut config) = match (&self.run_dir, &self.weights) {
             (Some(path), _) => {

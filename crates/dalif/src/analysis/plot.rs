@@ -43,27 +43,67 @@ fn register_font() {
     });
 }
 
-/// Draws `charts` side by side (one row) into `stem.png` and `stem.svg`; returns both paths.
-pub fn render(stem: &Path, charts: &[Chart], panel: (u32, u32)) -> Result<[PathBuf; 2], PlotError> {
+/// Something drawn the same on every plotters backend.
+trait Figure {
+    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+impl Figure for [Chart] {
+    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw_all(area, self)
+    }
+}
+
+impl Figure for Heatmap {
+    fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw_heatmap(area, self).map_err(|e| e.to_string())
+    }
+}
+
+fn finish<DB: DrawingBackend, F: Figure + ?Sized>(
+    root: DrawingArea<DB, Shift>,
+    figure: &F,
+    path: &Path,
+) -> Result<(), PlotError> {
+    figure
+        .draw_on(&root)
+        .and_then(|()| root.present().map_err(|e| e.to_string()))
+        .map_err(|message| PlotError {
+            path: path.to_path_buf(),
+            message,
+        })
+}
+
+/// Draws `figure` into `stem.png` and `stem.svg`; returns both paths.
+fn save<F: Figure + ?Sized>(
+    stem: &Path,
+    figure: &F,
+    size: (u32, u32),
+) -> Result<[PathBuf; 2], PlotError> {
     register_font();
-    let size = (panel.0 * charts.len() as u32, panel.1);
     let png = stem.with_extension("png");
     let svg = stem.with_extension("svg");
-    let fail = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e: String| PlotError { path, message: e }
-    };
-    {
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
-        draw_all(&root, charts).map_err(fail(&png))?;
-        root.present().map_err(|e| fail(&png)(e.to_string()))?;
-    }
-    {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
-        draw_all(&root, charts).map_err(fail(&svg))?;
-        root.present().map_err(|e| fail(&svg)(e.to_string()))?;
-    }
+    finish(
+        BitMapBackend::new(&png, size).into_drawing_area(),
+        figure,
+        &png,
+    )?;
+    finish(
+        SVGBackend::new(&svg, size).into_drawing_area(),
+        figure,
+        &svg,
+    )?;
     Ok([png, svg])
+}
+
+/// Draws `charts` side by side (one row of `panel`-sized panels) into `stem.png` and
+/// `stem.svg`; returns both paths.
+pub fn render(stem: &Path, charts: &[Chart], panel: (u32, u32)) -> Result<[PathBuf; 2], PlotError> {
+    save(
+        stem,
+        charts,
+        (panel.0 * charts.len().max(1) as u32, panel.1),
+    )
 }
 
 fn draw_all<DB: DrawingBackend>(
@@ -162,24 +202,7 @@ pub fn render_heatmap(
     map: &Heatmap,
     size: (u32, u32),
 ) -> Result<[PathBuf; 2], PlotError> {
-    register_font();
-    let png = stem.with_extension("png");
-    let svg = stem.with_extension("svg");
-    let fail = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e: String| PlotError { path, message: e }
-    };
-    {
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
-        draw_heatmap(&root, map).map_err(|e| fail(&png)(e.to_string()))?;
-        root.present().map_err(|e| fail(&png)(e.to_string()))?;
-    }
-    {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
-        draw_heatmap(&root, map).map_err(|e| fail(&svg)(e.to_string()))?;
-        root.present().map_err(|e| fail(&svg)(e.to_string()))?;
-    }
-    Ok([png, svg])
+    save(stem, map, size)
 }
 
 fn draw_heatmap<DB: DrawingBackend>(

@@ -101,6 +101,14 @@ impl DaLif {
         (read(a), read(b))
     }
 
+    /// `(alpha, beta)` of the layer, averaged over the channels of a per-channel layer: the
+    /// figures reports and metrics give per layer.
+    pub fn mean_decays(&self, device: &Device) -> (f64, f64) {
+        let (a, b) = self.decay_values(device);
+        let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;
+        (mean(&a), mean(&b))
+    }
+
     fn op(&self) -> DaLifOp {
         DaLifOp {
             v_th: self.config.v_th,

@@ -376,15 +376,10 @@ impl Trainer {
             })?;
             model = slot.expect("every step puts the model back");
             let eval = evaluate(&model, test, &config, device)?;
-            let mean =
-                |v: Vec<f32>| v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;
             let (alpha, beta) = model
                 .neurons()
                 .iter()
-                .map(|n| {
-                    let (a, b) = n.decay_values(device);
-                    (mean(a), mean(b))
-                })
+                .map(|n| n.mean_decays(device))
                 .unzip();
             let metrics = EpochMetrics {
                 epoch,
