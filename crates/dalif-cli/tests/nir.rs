@@ -7,9 +7,9 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use dalif::export::{ExportError, NirOptions, write_nir};
 use dalif::graph::{LayerGraph, Op};
-use dalif::layers::{NeuronKind, SpikeMonitor};
+use dalif::layers::SpikeMonitor;
 use dalif::models::{ModelConfig, ModelKind, SpikingClassifier, init_seeded};
-use dalif::neuron::{DecayParam, Reset};
+use dalif::neuron::Reset;
 use dalif::run::{self, CheckpointKind, RunDir};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -91,15 +91,7 @@ fn expected(graph: &LayerGraph) -> serde_json::Value {
 }
 
 fn model(kind: ModelKind, cin: usize, size: usize) -> ModelConfig {
-    ModelConfig {
-        kind,
-        neuron: NeuronKind::Dalif,
-        param: DecayParam::Tanh,
-        fixed_decays: None,
-        channels_in: cin,
-        classes: 10,
-        input_size: [size, size],
-    }
+    ModelConfig::new(kind, cin, 10, [size, size])
 }
 
 #[test]

@@ -7,20 +7,11 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use dalif::analysis::energy::{Drive, EnergyModel, costs};
 use dalif::graph::Op;
-use dalif::layers::{ConvBnConfig, NeuronKind};
+use dalif::layers::ConvBnConfig;
 use dalif::models::{ModelConfig, ModelKind, init_seeded};
-use dalif::neuron::DecayParam;
 
 fn model(kind: ModelKind, cin: usize, size: usize) -> ModelConfig {
-    ModelConfig {
-        kind,
-        neuron: NeuronKind::Dalif,
-        param: DecayParam::Tanh,
-        fixed_decays: None,
-        channels_in: cin,
-        classes: 10,
-        input_size: [size, size],
-    }
+    ModelConfig::new(kind, cin, 10, [size, size])
 }
 
 #[test]

@@ -62,15 +62,7 @@ fn model(
     classes: usize,
     size: usize,
 ) -> ModelConfig {
-    ModelConfig {
-        kind,
-        neuron,
-        param: DecayParam::Tanh,
-        fixed_decays: None,
-        channels_in: cin,
-        classes,
-        input_size: [size, size],
-    }
+    ModelConfig::new(kind, cin, classes, [size, size]).with_neuron(neuron)
 }
 
 #[test]

@@ -206,6 +206,30 @@ pub enum Network {
 }
 
 impl ModelConfig {
+    /// `kind` with DA-LIF neurons (tanh decays, learned) for `channels_in`-channel inputs of
+    /// `input_size` and `classes` classes.
+    pub fn new(
+        kind: ModelKind,
+        channels_in: usize,
+        classes: usize,
+        input_size: [usize; 2],
+    ) -> Self {
+        Self {
+            kind,
+            neuron: NeuronKind::Dalif,
+            param: DecayParam::Tanh,
+            fixed_decays: None,
+            channels_in,
+            classes,
+            input_size,
+        }
+    }
+
+    pub fn with_neuron(mut self, neuron: NeuronKind) -> Self {
+        self.neuron = neuron;
+        self
+    }
+
     /// The neuron of every spiking layer.
     pub fn neuron_config(&self) -> DaLifConfig {
         let config = self.neuron.config(self.param);
