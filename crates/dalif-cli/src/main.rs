@@ -44,9 +44,10 @@ enum Command {
     /// log.txt. Ctrl-C stops after the current batch; the last completed epoch stays saved
     /// and `--resume RUN_DIR` continues from it.
     Train(commands::TrainArgs),
-    /// Evaluate a run's checkpoint on its test set.
+    /// Evaluate a run's checkpoint, or weights exported as safetensors, on the test set.
     ///
     /// Prints loss, accuracy, and alpha, beta and firing rate of every spiking layer.
+    /// `--weights FILE` alone takes the configuration stored in the file.
     Eval(commands::EvalArgs),
     /// The paper's ablation: LIF, PLIF and DA-LIF variants with the same seed, data and budget.
     ///

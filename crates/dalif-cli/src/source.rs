@@ -25,7 +25,7 @@ pub struct SourceArgs {
     #[arg(required_unless_present = "weights")]
     run_dir: Option<PathBuf>,
     /// Which checkpoint of the run.
-    #[arg(long, value_enum, default_value = "best")]
+    #[arg(long, value_enum, default_value = "best", conflicts_with = "weights")]
     checkpoint: Which,
     /// Weights from a safetensors file of `dalif export --format safetensors` instead of a
     /// checkpoint; its configuration comes with it (or from RUN_DIR when given).

@@ -160,6 +160,10 @@ fn train_writes_a_run_directory_that_eval_reads() {
             "AutoAugment works on the RGB images",
         ),
         (
+            vec!["eval", "--weights", "w.safetensors", "--checkpoint", "last"],
+            "cannot be used with",
+        ),
+        (
             vec!["train", "--mixup=-1"],
             "alphas must be finite and at least 0",
         ),
