@@ -91,7 +91,9 @@ impl Analysis {
         let c = &self.costs;
         let _ = write!(
             md,
-            "\n## Operations and energy (one sample, T = {})\n\nE = {} pJ x MACs + {} pJ x SOPs; \
+            "\n## Operations and energy (one sample, T = {})\n\nE = {} pJ x MACs + {} pJ x SOPs. \
+             A layer reading real values does MACs: its FLOPs once for a static image (the \
+             same input at every step), T times for event frames. A layer reading spikes does \
              SOPs = firing rate of the input x T x FLOPs.\n\n",
             self.steps, self.energy.e_mac, self.energy.e_ac
         );
