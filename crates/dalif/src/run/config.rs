@@ -173,14 +173,21 @@ impl DataConfig {
             split: self.split_by,
             size: self.frame_size,
         };
-        let events =
-            |sources: Vec<EventSource>, format, sensor, classes, split: &str, root: &Path| {
-                let key = format!("{}-{}-{split}", self.name, path_tag(root));
-                EventFrames::new(sources, format, sensor, classes, spec)
-                    .map(|d| d.with_cache(cache, &key))
+        // Both splits of an event data set (`sources(train)` lists a split's recordings),
+        // their frames cached under the data set, its location and the split.
+        let event_splits = |sources: &dyn Fn(bool) -> Result<Vec<EventSource>, DataError>,
+                            format: EventFormat,
+                            sensor: [usize; 2],
+                            classes: usize,
+                            root: &Path|
+         -> Result<Splits, DataError> {
+            let split = |train: bool| -> Result<Box<dyn Dataset>, DataError> {
+                let name = if train { "train" } else { "test" };
+                let key = format!("{}-{}-{name}", self.name, path_tag(root));
+                let frames = EventFrames::new(sources(train)?, format, sensor, classes, spec)?;
+                Ok(Box::new(frames.with_cache(cache, &key)))
             };
-        let boxed = |(train, test): (EventFrames, EventFrames)| -> Splits {
-            (Box::new(train), Box::new(test))
+            Ok((split(true)?, split(false)?))
         };
         match self.name.as_str() {
             "digits" => {
@@ -214,91 +221,44 @@ impl DataConfig {
                     Some(root) => root.clone(),
                     None => cache.join("synthetic-events"),
                 };
-                let (sensor, classes) = (synthetic::SENSOR, synthetic::CLASSES.len());
-                Ok(boxed((
-                    events(
-                        synthetic::generate(&root, true)?,
-                        EventFormat::Aedat3,
-                        sensor,
-                        classes,
-                        "train",
-                        &root,
-                    )?,
-                    events(
-                        synthetic::generate(&root, false)?,
-                        EventFormat::Aedat3,
-                        sensor,
-                        classes,
-                        "test",
-                        &root,
-                    )?,
-                )))
+                event_splits(
+                    &|train| synthetic::generate(&root, train),
+                    EventFormat::Aedat3,
+                    synthetic::SENSOR,
+                    synthetic::CLASSES.len(),
+                    &root,
+                )
             }
             "dvsgesture" => {
                 let root = self.root()?;
-                Ok(boxed((
-                    events(
-                        layouts::dvs_gesture(root, true)?,
-                        EventFormat::Aedat3,
-                        [128, 128],
-                        11,
-                        "train",
-                        root,
-                    )?,
-                    events(
-                        layouts::dvs_gesture(root, false)?,
-                        EventFormat::Aedat3,
-                        [128, 128],
-                        11,
-                        "test",
-                        root,
-                    )?,
-                )))
+                event_splits(
+                    &|train| layouts::dvs_gesture(root, train),
+                    EventFormat::Aedat3,
+                    [128, 128],
+                    11,
+                    root,
+                )
             }
             "cifar10dvs" => {
                 let root = self.root()?;
                 let split = self.cifar10dvs_split;
-                let (train, _) = layouts::cifar10_dvs(root, true, split)?;
-                let (test, _) = layouts::cifar10_dvs(root, false, split)?;
-                Ok(boxed((
-                    events(
-                        train,
-                        EventFormat::Aedat2Dvs128,
-                        [128, 128],
-                        10,
-                        "train",
-                        root,
-                    )?,
-                    events(
-                        test,
-                        EventFormat::Aedat2Dvs128,
-                        [128, 128],
-                        10,
-                        "test",
-                        root,
-                    )?,
-                )))
+                event_splits(
+                    &|train| Ok(layouts::cifar10_dvs(root, train, split)?.0),
+                    EventFormat::Aedat2Dvs128,
+                    [128, 128],
+                    10,
+                    root,
+                )
             }
             "nmnist" => {
                 let root = self.root()?;
-                Ok(boxed((
-                    events(
-                        layouts::nmnist(root, true)?,
-                        EventFormat::Atis40,
-                        [34, 34],
-                        10,
-                        "train",
-                        root,
-                    )?,
-                    events(
-                        layouts::nmnist(root, false)?,
-                        EventFormat::Atis40,
-                        [34, 34],
-                        10,
-                        "test",
-                        root,
-                    )?,
-                )))
+                event_splits(
+                    &|train| layouts::nmnist(root, train),
+                    EventFormat::Atis40,
+                    [34, 34],
+                    10,
+                    root,
+                )
             }
             "imagenet" => {
                 let root = self.root()?;
