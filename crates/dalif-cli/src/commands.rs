@@ -74,8 +74,9 @@ pub fn open_data(config: &RunConfig) -> Result<Splits> {
     let (train, test) = config
         .data
         .open(config.train.steps, &dalif_data::cache::default_root())?;
-    for set in [&train, &test] {
-        crate::progress::build_frame_cache(set.as_ref(), &config.data.name)?;
+    for (set, split) in [(&train, "train"), (&test, "test")] {
+        let name = format!("{} {split}", config.data.name);
+        crate::progress::build_frame_cache(set.as_ref(), &name)?;
     }
     Ok((train, test))
 }
@@ -122,6 +123,12 @@ pub fn train_in(
     ) {
         Err(RunError::Train(TrainError::Stopped { epochs_done })) => bail!(
             "interrupted: epochs 1-{epochs_done} are saved; continue with `dalif train --resume {}`",
+            dir.path().display()
+        ),
+        // Writing the run directory failed mid-run (a full disk, a folder turned read-only):
+        // the last completed epoch is kept, and the run continues from it once fixed.
+        Err(e @ RunError::Train(TrainError::Observer(_))) => bail!(
+            "{e}; continue with `dalif train --resume {}` once this is fixed",
             dir.path().display()
         ),
         other => {

@@ -130,18 +130,50 @@ fn inspect(path: &Path, max_recordings: usize) -> Result<()> {
             .par_iter()
             .map(|s| {
                 let e = EventFormat::read(format, &s.file)?;
+                let ordered = e.is_time_ordered();
                 let e = match s.window {
                     Some((a, b)) => e.window(a, b),
                     None => e,
                 };
                 let span = match (e.t.first(), e.t.last()) {
-                    (Some(a), Some(b)) => b - a,
+                    (Some(a), Some(b)) => b.saturating_sub(*a),
                     _ => 0,
                 };
-                Ok((e.len(), span))
+                Ok((e.len(), span, ordered))
             })
             .collect::<Result<Vec<_>, dalif_data::DataError>>()?;
-        let (mut n, mut d): (Vec<usize>, Vec<u64>) = stats.into_iter().unzip();
+        // Samples that train on zero frames, and recordings only a split by number reads in
+        // file order: named, since neither shows in the totals.
+        let name = |s: &EventSource| match s.window {
+            Some((a, b)) => format!("{} [{a}, {b}) us", s.file.display()),
+            None => s.file.display().to_string(),
+        };
+        for (what, hit) in [
+            (
+                "have no events (their frames are zero)",
+                stats.iter().map(|s| s.0 == 0).collect::<Vec<_>>(),
+            ),
+            (
+                "come from recordings whose timestamps go backwards (split by time sorts them)",
+                stats.iter().map(|s| !s.2).collect(),
+            ),
+        ] {
+            let picked_hit: Vec<&EventSource> = picked
+                .iter()
+                .zip(&hit)
+                .filter(|(_, h)| **h)
+                .map(|(s, _)| *s)
+                .collect();
+            if let Some(first) = picked_hit.first() {
+                println!(
+                    "warning: {} of {} samples read {what}; the first: {}",
+                    picked_hit.len(),
+                    picked.len(),
+                    name(first)
+                );
+            }
+        }
+        let (mut n, mut d): (Vec<usize>, Vec<u64>) = stats.iter().map(|s| (s.0, s.1)).unzip();
         n.sort_unstable();
         d.sort_unstable();
         if !n.is_empty() {

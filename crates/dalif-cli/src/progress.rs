@@ -96,13 +96,17 @@ impl RunHooks for Progress {
         );
     }
 
+    fn notice(&mut self, message: &str) {
+        eprintln!("{}{message}", self.label);
+    }
+
     fn stop_requested(&self) -> bool {
         stop_requested()
     }
 }
 
 /// Prepares `data` ahead of training (event data sets integrate and cache their frames), with
-/// a progress bar on a terminal.
+/// a progress bar on a terminal, and prints what the data set warns about, once.
 pub fn build_frame_cache(data: &dyn dalif_data::Dataset, name: &str) -> anyhow::Result<()> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
@@ -116,7 +120,7 @@ pub fn build_frame_cache(data: &dyn dalif_data::Dataset, name: &str) -> anyhow::
         bar.set_prefix(format!("{name}: integrating events into frames"));
         bar
     });
-    data.prepare(&|done, total| {
+    let warnings = data.prepare(&|done, total| {
         if let Some(bar) = &bar {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
@@ -124,6 +128,9 @@ pub fn build_frame_cache(data: &dyn dalif_data::Dataset, name: &str) -> anyhow::
     })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    for warning in warnings {
+        eprintln!("warning: {name}: {warning}");
     }
     Ok(())
 }

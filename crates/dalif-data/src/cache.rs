@@ -1,9 +1,10 @@
 //! The on-disk cache of integrated event frames, so that the second epoch and the second run
 //! never parse events again.
 //!
-//! One file per sample, under a folder named by the data set, its root, the split, T, the
-//! split rule and the frame size. A file is `DALIFFRM`, a format version (u32), the shape
-//! `[T, C, H, W]` (4 x u32), an FNV-1a 64 checksum of the values (u64), then the `f32` values,
+//! One file per sample, under a folder named by a key that covers everything the frames
+//! depend on (see [`crate::event_frames::EventFrames::with_cache`]). A file is `DALIFFRM`, a
+//! format version (u32), the shape `[T, C, H, W]` (4 x u32), the sample's flags (u32, what the
+//! data set notes about it), an FNV-1a 64 checksum of the values (u64), then the `f32` values,
 //! all little-endian. Files are written to a temporary name and renamed, and checked (magic,
 //! version, shape, length, checksum) when read; a file that fails the check is rebuilt.
 
@@ -13,13 +14,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"DALIFFRM";
-const VERSION: u32 = 1;
-const HEADER: usize = 8 + 4 + 16 + 8;
+const VERSION: u32 = 2;
+const HEADER: usize = 8 + 4 + 16 + 4 + 8;
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+/// FNV-1a 64 of `bytes`, continuing from `hash` (start from [`FNV_START`]).
+pub(crate) fn fnv1a_from(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+pub(crate) const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_from(FNV_START, bytes)
 }
 
 /// A folder of cached frames for one data set split and frame configuration.
@@ -57,9 +65,15 @@ impl FrameCache {
         self.dir.join(format!("{index:06}.frames"))
     }
 
-    /// The cached frames of sample `index`, or `None` when absent or failing the check.
-    pub fn get(&self, index: usize) -> Option<Vec<f32>> {
-        let bytes = std::fs::read(self.path(index)).ok()?;
+    /// The cached frames of sample `index` and its flags, or `None` when absent or failing
+    /// the check.
+    pub fn get(&self, index: usize) -> Option<(Vec<f32>, u32)> {
+        self.decode(&std::fs::read(self.path(index)).ok()?)
+    }
+
+    /// The frames and flags held by a cache file's `bytes`, or `None` when they fail the
+    /// check (see [`FrameCache::get`]).
+    pub fn decode(&self, bytes: &[u8]) -> Option<(Vec<f32>, u32)> {
         let n: usize = self.shape.iter().product();
         if bytes.len() != HEADER + 4 * n || &bytes[..8] != MAGIC {
             return None;
@@ -69,20 +83,21 @@ impl FrameCache {
         if u32_at(8) != VERSION || shape.map(|d| d as usize) != self.shape {
             return None;
         }
-        let sum = u64::from_le_bytes(bytes[28..36].try_into().unwrap());
+        let flags = u32_at(28);
+        let sum = u64::from_le_bytes(bytes[32..40].try_into().unwrap());
         let body = &bytes[HEADER..];
         if fnv1a(body) != sum {
             return None;
         }
-        Some(
-            body.chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-        )
+        let frames = body
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        Some((frames, flags))
     }
 
-    /// Stores the frames of sample `index`, atomically.
-    pub fn put(&self, index: usize, frames: &[f32]) -> Result<(), DataError> {
+    /// Stores the frames of sample `index` with its `flags`, atomically.
+    pub fn put(&self, index: usize, frames: &[f32], flags: u32) -> Result<(), DataError> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| file_error(&self.dir, format!("cannot create the frame cache: {e}")))?;
         let body: Vec<u8> = frames.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -92,6 +107,7 @@ impl FrameCache {
         for d in self.shape {
             bytes.extend_from_slice(&(d as u32).to_le_bytes());
         }
+        bytes.extend_from_slice(&flags.to_le_bytes());
         bytes.extend_from_slice(&fnv1a(&body).to_le_bytes());
         bytes.extend_from_slice(&body);
         let path = self.path(index);
@@ -142,15 +158,15 @@ mod tests {
         let cache = FrameCache::new(&root, "set/T=2 number", [2, 1, 1, 2]);
         assert!(cache.dir().ends_with("set_T_2_number"));
         assert_eq!(cache.get(3), None);
-        cache.put(3, &[1.0, 2.0, 3.0, 4.5]).unwrap();
-        assert_eq!(cache.get(3), Some(vec![1.0, 2.0, 3.0, 4.5]));
+        cache.put(3, &[1.0, 2.0, 3.0, 4.5], 5).unwrap();
+        assert_eq!(cache.get(3), Some((vec![1.0, 2.0, 3.0, 4.5], 5)));
         // A flipped value fails the checksum; another shape fails the header.
         let path = cache.path(3);
         let mut bytes = std::fs::read(&path).unwrap();
         *bytes.last_mut().unwrap() ^= 1;
         std::fs::write(&path, &bytes).unwrap();
         assert_eq!(cache.get(3), None);
-        cache.put(3, &[1.0, 2.0, 3.0, 4.5]).unwrap();
+        cache.put(3, &[1.0, 2.0, 3.0, 4.5], 0).unwrap();
         let other = FrameCache::new(&root, "set/T=2 number", [1, 1, 2, 2]);
         assert_eq!(other.get(3), None);
         std::fs::remove_dir_all(&root).unwrap();

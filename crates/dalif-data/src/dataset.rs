@@ -93,9 +93,11 @@ pub trait Dataset: Send + Sync {
     }
 
     /// Does ahead of time the work `get` would otherwise do on first use (event data sets
-    /// integrate and cache their frames), calling `progress(done, total)` as it goes.
-    fn prepare(&self, _progress: &(dyn Fn(usize, usize) + Sync)) -> Result<(), DataError> {
-        Ok(())
+    /// integrate and cache their frames), calling `progress(done, total)` as it goes. Returns
+    /// warnings to show the user once: what the files hold that the samples may not show as
+    /// expected (empty recordings, reordered timestamps).
+    fn prepare(&self, _progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Vec<String>, DataError> {
+        Ok(Vec::new())
     }
 }
 

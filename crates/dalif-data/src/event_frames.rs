@@ -1,10 +1,11 @@
 //! Event recordings as a data set of frames `[T, 2, H, W]`, integrated once and cached.
 
-use crate::cache::FrameCache;
+use crate::cache::{FNV_START, FrameCache, fnv1a_from};
 use crate::formats::{aedat2, aedat3, file_error, nmnist};
 use crate::frames::{integrate, resize};
 use crate::{DataError, Dataset, Events, Sample, SplitBy};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,47 @@ pub struct FrameSpec {
     pub split: SplitBy,
     /// `[H, W]` to resize the sensor's frames to, if not the sensor's own size.
     pub size: Option<[usize; 2]>,
+}
+
+/// What a sample's events hold that a user should hear of. The frames are still made (as
+/// SpikingJelly makes them), but may not be what the user expects. Stored as bit flags with
+/// the cached frames, so a run that reads the cache warns as the run that built it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventNote {
+    /// The recording has no events at all: its frames are zero.
+    EmptyRecording,
+    /// The sample's labelled window of a non-empty recording holds no events: zero frames.
+    EmptyWindow,
+    /// Timestamps go backwards in the file; split by time, the events were sorted by time
+    /// first (stably). Split by number, file order is kept, as SpikingJelly does.
+    SortedByTime,
+}
+
+impl EventNote {
+    const ALL: [EventNote; 3] = [
+        EventNote::EmptyRecording,
+        EventNote::EmptyWindow,
+        EventNote::SortedByTime,
+    ];
+
+    fn bit(self) -> u32 {
+        match self {
+            EventNote::EmptyRecording => 1,
+            EventNote::EmptyWindow => 2,
+            EventNote::SortedByTime => 4,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            EventNote::EmptyRecording => "recordings without any event (their frames are zero)",
+            EventNote::EmptyWindow => "labelled windows without any event (their frames are zero)",
+            EventNote::SortedByTime => {
+                "recordings whose timestamps go backwards (sorted by time before the split by \
+                 time)"
+            }
+        }
+    }
 }
 
 /// Recordings as frames of event counts `[T, 2, H, W]` (channel 0 OFF, channel 1 ON).
@@ -93,17 +135,52 @@ impl EventFrames {
     }
 
     /// Caches the frames under `root`; `key` names the data set, its location and split.
-    pub fn with_cache(mut self, root: &Path, key: &str) -> Self {
+    ///
+    /// The cache folder's name also holds T, the split rule, the frame size and a fingerprint
+    /// of the sources in order (each file's path, size and modification time, its window and
+    /// label): any change to what decides a sample's frames (another split of the recordings,
+    /// a completed extraction, an edited label file) leads to another folder, so frames are
+    /// never served for a sample they were not made from.
+    pub fn with_cache(mut self, root: &Path, key: &str) -> Result<Self, DataError> {
         let s = &self.shape;
         let key = format!(
-            "{key}-T{}-{}-{}x{}",
+            "{key}-T{}-{}-{}x{}-{:016x}",
             self.spec.frames,
             self.spec.split.name(),
             s[2],
-            s[3]
+            s[3],
+            self.fingerprint()?
         );
         self.cache = Some(FrameCache::new(root, &key, [s[0], s[1], s[2], s[3]]));
-        self
+        Ok(self)
+    }
+
+    /// FNV-1a 64 over every source: path, size, modification time (ns), window and label.
+    fn fingerprint(&self) -> Result<u64, DataError> {
+        let mut stats: BTreeMap<&Path, (u64, u128)> = BTreeMap::new();
+        let mut hash = FNV_START;
+        for source in &self.sources {
+            let (size, mtime) = match stats.get(source.file.as_path()) {
+                Some(&stat) => stat,
+                None => {
+                    let meta = std::fs::metadata(&source.file)
+                        .map_err(|e| file_error(&source.file, format!("cannot read: {e}")))?;
+                    let mtime = meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos());
+                    *stats.entry(&source.file).or_insert((meta.len(), mtime))
+                }
+            };
+            let (start, end) = source.window.map_or((u64::MAX, u64::MAX), |w| w);
+            hash = fnv1a_from(hash, source.file.as_os_str().as_encoded_bytes());
+            for v in [size, start, end, source.label as u64] {
+                hash = fnv1a_from(hash, &v.to_le_bytes());
+            }
+            hash = fnv1a_from(hash, &mtime.to_le_bytes());
+        }
+        Ok(hash)
     }
 
     pub fn sources(&self) -> &[EventSource] {
@@ -114,48 +191,97 @@ impl EventFrames {
         self.cache.as_ref()
     }
 
-    /// The frames of `events`, a sample of `file`.
-    fn frames(&self, events: &Events, file: &Path) -> Result<Vec<f32>, DataError> {
+    /// The frames of `source`, a sample of the recording `events`, and its [`EventNote`]
+    /// flags.
+    fn sample_frames(
+        &self,
+        source: &EventSource,
+        events: &Events,
+    ) -> Result<(Vec<f32>, u32), DataError> {
+        let mut flags = 0;
+        let mut sample = match source.window {
+            Some((start, end)) => Cow::Owned(events.window(start, end)),
+            None => Cow::Borrowed(events),
+        };
+        if events.is_empty() {
+            flags |= EventNote::EmptyRecording.bit();
+        } else if sample.is_empty() {
+            flags |= EventNote::EmptyWindow.bit();
+        }
+        if self.spec.split == SplitBy::Time && !sample.is_time_ordered() {
+            sample.to_mut().sort_by_time();
+            flags |= EventNote::SortedByTime.bit();
+        }
         let [sh, sw] = self.sensor;
         let frames =
-            integrate(events, self.spec.frames, self.spec.split, sh, sw).map_err(|e| match e {
-                DataError::Invalid(m) => file_error(file, m),
+            integrate(&sample, self.spec.frames, self.spec.split, sh, sw).map_err(|e| match e {
+                DataError::Invalid(m) => file_error(&source.file, m),
                 other => other,
             })?;
-        Ok(resize(&frames, sh, sw, self.shape[2], self.shape[3]))
-    }
-
-    fn sample_frames(&self, source: &EventSource, events: &Events) -> Result<Vec<f32>, DataError> {
-        match source.window {
-            Some((start, end)) => self.frames(&events.window(start, end), &source.file),
-            None => self.frames(events, &source.file),
-        }
+        Ok((resize(&frames, sh, sw, self.shape[2], self.shape[3]), flags))
     }
 
     /// Integrates and caches every sample that is not cached yet, reading each file once,
-    /// on all cores; `progress(done, total)` is called after each file. Without a cache,
-    /// does nothing.
-    fn build_cache(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<(), DataError> {
+    /// on all cores; `progress(done, total)` is called after each file. Returns the flags of
+    /// every sample. Without a cache, does nothing.
+    fn build_cache(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Vec<u32>, DataError> {
         let Some(cache) = &self.cache else {
-            return Ok(());
+            return Ok(Vec::new());
         };
+        let mut flags = vec![0u32; self.sources.len()];
         let mut by_file: BTreeMap<&Path, Vec<usize>> = BTreeMap::new();
         for (i, s) in self.sources.iter().enumerate() {
-            if cache.get(i).is_none() {
-                by_file.entry(&s.file).or_default().push(i);
+            match cache.get(i) {
+                Some((_, f)) => flags[i] = f,
+                None => by_file.entry(&s.file).or_default().push(i),
             }
         }
         let total = by_file.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        by_file.into_par_iter().try_for_each(|(file, indices)| {
-            let events = self.format.read(file)?;
-            for i in indices {
-                cache.put(i, &self.sample_frames(&self.sources[i], &events)?)?;
-            }
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress(n, total);
-            Ok(())
-        })
+        let built = by_file
+            .into_par_iter()
+            .map(|(file, indices)| {
+                let events = self.format.read(file)?;
+                let mut built = Vec::with_capacity(indices.len());
+                for i in indices {
+                    let (frames, f) = self.sample_frames(&self.sources[i], &events)?;
+                    cache.put(i, &frames, f)?;
+                    built.push((i, f));
+                }
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(n, total);
+                Ok(built)
+            })
+            .collect::<Result<Vec<_>, DataError>>()?;
+        for (i, f) in built.into_iter().flatten() {
+            flags[i] = f;
+        }
+        Ok(flags)
+    }
+
+    /// One warning per kind of [`EventNote`] among the samples' `flags`, with the number of
+    /// samples and the first of them.
+    fn warnings(&self, flags: &[u32]) -> Vec<String> {
+        EventNote::ALL
+            .into_iter()
+            .filter_map(|note| {
+                let hit: Vec<usize> = (0..flags.len())
+                    .filter(|&i| flags[i] & note.bit() != 0)
+                    .collect();
+                let first = &self.sources[*hit.first()?];
+                let window = first
+                    .window
+                    .map(|(a, b)| format!(", window [{a}, {b}) us"))
+                    .unwrap_or_default();
+                Some(format!(
+                    "{} of {} samples are {}; the first: {}{window}",
+                    hit.len(),
+                    flags.len(),
+                    note.describe(),
+                    first.file.display()
+                ))
+            })
+            .collect()
     }
 }
 
@@ -172,8 +298,9 @@ impl Dataset for EventFrames {
         self.classes
     }
 
-    fn prepare(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<(), DataError> {
-        self.build_cache(progress)
+    fn prepare(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Vec<String>, DataError> {
+        let flags = self.build_cache(progress)?;
+        Ok(self.warnings(&flags))
     }
 
     fn get(&self, index: usize) -> Result<Sample, DataError> {
@@ -183,11 +310,11 @@ impl Dataset for EventFrames {
         })?;
         let cached = self.cache.as_ref().and_then(|c| c.get(index));
         let data = match cached {
-            Some(data) => data,
+            Some((data, _)) => data,
             None => {
-                let data = self.sample_frames(source, &self.format.read(&source.file)?)?;
+                let (data, flags) = self.sample_frames(source, &self.format.read(&source.file)?)?;
                 if let Some(cache) = &self.cache {
-                    cache.put(index, &data)?;
+                    cache.put(index, &data, flags)?;
                 }
                 data
             }

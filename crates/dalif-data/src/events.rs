@@ -44,6 +44,19 @@ impl Events {
         out
     }
 
+    /// Sorts the events by timestamp, keeping file order among equal timestamps.
+    pub fn sort_by_time(&mut self) {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by_key(|&i| self.t[i]);
+        fn permute<T: Copy>(v: &[T], order: &[usize]) -> Vec<T> {
+            order.iter().map(|&i| v[i]).collect()
+        }
+        self.t = permute(&self.t, &order);
+        self.x = permute(&self.x, &order);
+        self.y = permute(&self.y, &order);
+        self.p = permute(&self.p, &order);
+    }
+
     /// Whether timestamps never decrease.
     pub fn is_time_ordered(&self) -> bool {
         self.t.windows(2).all(|w| w[0] <= w[1])

@@ -73,9 +73,13 @@ pub fn integrate(
     if frames == 0 {
         return Err(DataError::Invalid("frames need T >= 1".into()));
     }
-    if !events.is_time_ordered() {
+    // Split by number, frames follow file order (SpikingJelly's slicing of the arrays);
+    // split by time, the cut points assume sorted timestamps.
+    if split == SplitBy::Time && !events.is_time_ordered() {
         return Err(DataError::Invalid(
-            "events are not in time order, so they cannot be cut into frames".into(),
+            "events are not in time order, so they cannot be cut into frames of equal \
+             duration (sort them first)"
+                .into(),
         ));
     }
     if let Some(i) =
@@ -180,9 +184,19 @@ mod tests {
     }
 
     #[test]
+    fn out_of_order_events_split_by_number_in_file_order_and_refused_by_time() {
+        // SpikingJelly slices the arrays: frame 0 holds the first two events of the file.
+        let e = events(&[50, 60, 10, 20]);
+        let f = integrate(&e, 2, SplitBy::Number, 1, 2).unwrap();
+        assert_eq!(f, [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0]);
+        let err = integrate(&e, 2, SplitBy::Time, 1, 2).unwrap_err();
+        assert!(err.to_string().contains("not in time order"), "{err}");
+    }
+
+    #[test]
     fn refuses_what_it_cannot_integrate() {
         let mut e = events(&[5, 3]);
-        assert!(integrate(&e, 2, SplitBy::Number, 1, 2).is_err());
+        assert!(integrate(&e, 0, SplitBy::Number, 1, 2).is_err());
         e.t = vec![3, 5];
         e.x[0] = 7;
         let err = integrate(&e, 2, SplitBy::Number, 1, 2).unwrap_err();

@@ -66,35 +66,7 @@ pub fn dvs_gesture(root: &Path, train: bool) -> Result<Vec<EventSource>, DataErr
         let labels = dir.join(format!("{stem}_labels.csv"));
         let csv = std::fs::read_to_string(&labels)
             .map_err(|e| file_error(&labels, format!("cannot read: {e}")))?;
-        for (n, line) in csv.lines().enumerate().skip(1) {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            let parsed = match fields[..] {
-                [c, s, e] => c
-                    .parse::<usize>()
-                    .ok()
-                    .zip(s.parse::<u64>().ok())
-                    .zip(e.parse::<u64>().ok()),
-                _ => None,
-            };
-            let Some(((class, start), end)) = parsed else {
-                return Err(file_error(
-                    &labels,
-                    format!(
-                        "line {}: '{line}' is not 'class,startTime_usec,endTime_usec'",
-                        n + 1
-                    ),
-                ));
-            };
-            if !(1..=11).contains(&class) {
-                return Err(file_error(
-                    &labels,
-                    format!("line {}: class {class} is outside 1..=11", n + 1),
-                ));
-            }
+        for (class, start, end) in gesture_labels(&csv).map_err(|m| file_error(&labels, m))? {
             samples.push(EventSource {
                 file: file.clone(),
                 window: Some((start, end)),
@@ -103,6 +75,46 @@ pub fn dvs_gesture(root: &Path, train: bool) -> Result<Vec<EventSource>, DataErr
         }
     }
     Ok(samples)
+}
+
+/// The rows `(class, start, end)` of a DVS128 Gesture `<trial>_labels.csv`
+/// (`class,startTime_usec,endTime_usec`, classes 1 to 11). The header row is optional: a
+/// first line that is not three numbers is taken for one, so a file without it loses no
+/// gesture. Errors name the line.
+pub fn gesture_labels(csv: &str) -> Result<Vec<(usize, u64, u64)>, String> {
+    let parse = |line: &str| -> Option<(usize, u64, u64)> {
+        match line.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+            [c, s, e] => Some((c.parse().ok()?, s.parse().ok()?, e.parse().ok()?)),
+            _ => None,
+        }
+    };
+    let mut rows = Vec::new();
+    for (n, line) in csv.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() {
+            continue;
+        }
+        let Some((class, start, end)) = parse(line) else {
+            if rows.is_empty() && n == 0 {
+                continue;
+            }
+            return Err(format!(
+                "line {}: '{line}' is not 'class,startTime_usec,endTime_usec'",
+                n + 1
+            ));
+        };
+        if !(1..=11).contains(&class) {
+            return Err(format!("line {}: class {class} is outside 1..=11", n + 1));
+        }
+        if end < start {
+            return Err(format!(
+                "line {}: the window ends ({end}) before it starts ({start})",
+                n + 1
+            ));
+        }
+        rows.push((class, start, end));
+    }
+    Ok(rows)
 }
 
 /// Which CIFAR10-DVS split.

@@ -22,7 +22,7 @@ pub mod synthetic;
 
 pub use augment::Augmentation;
 pub use dataset::{DataError, Dataset, InMemoryDataset, Normalization, Sample};
-pub use event_frames::{EventFormat, EventFrames, EventSource, FrameSpec};
+pub use event_frames::{EventFormat, EventFrames, EventNote, EventSource, FrameSpec};
 pub use events::Events;
 pub use frames::SplitBy;
 pub use loader::{Batch, BatchPlan, for_each_batch};

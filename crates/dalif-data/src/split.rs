@@ -66,6 +66,11 @@ fn subset(dataset: &dyn Dataset, indices: &[usize]) -> Result<InMemoryDataset, D
 mod tests {
     use super::*;
 
+    /// The test set of `toy()` at fraction 0.25 and seed 1.
+    const GOLDEN_SPLIT: [f32; 16] = [
+        2., 4., 8., 12., 16., 21., 23., 29., 31., 34., 35., 36., 39., 45., 57., 58.,
+    ];
+
     fn toy() -> InMemoryDataset {
         // 3 classes of 10, 20 and 30 samples; the value of sample i is i.
         let labels: Vec<usize> = (0..60)
@@ -111,6 +116,8 @@ mod tests {
         let b = stratified_split(&toy(), 0.25, 1).unwrap().1;
         let c = stratified_split(&toy(), 0.25, 2).unwrap().1;
         assert_eq!(values(&a), values(&b));
+        // Pinned: a run resumed by a later dalif must see the same test set.
+        assert_eq!(values(&a), GOLDEN_SPLIT);
         assert_ne!(values(&a), values(&c));
         assert!(stratified_split(&toy(), 1.0, 1).is_err());
     }

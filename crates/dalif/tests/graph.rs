@@ -53,6 +53,10 @@ fn folded_batch_norm_gives_the_layer_output_of_inference() {
         got.into_data().try_to_vec::<f32>().unwrap(),
         want.into_data().try_to_vec::<f32>().unwrap(),
     );
+    assert!(
+        got.iter().chain(&want).all(|v| v.is_finite()),
+        "a NaN or infinite output"
+    );
     let worst = got
         .iter()
         .zip(&want)

@@ -6,7 +6,7 @@ mod common;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use common::*;
-use dalif::neuron::{DaLifConfig, NeuronError};
+use dalif::neuron::{DaLifConfig, NeuronError, SpikeFunction};
 
 const T: usize = 6;
 const N: usize = 40;
@@ -105,6 +105,17 @@ fn weight_grad(w: &Option<Param<Tensor<1>>>, grads: &burn::tensor::Gradients) ->
         .map(|w| tensor_vec(w.val().grad(grads).expect("learned weights get gradients")))
 }
 
+/// `L = sum(S * G)` of a layer made by `config` with smooth spikes, whose true derivative
+/// is the surrogate gradient, so finite differences can check it.
+fn smooth_loss(config: &DaLifConfig, x: &Tensor<2>, g: &Tensor<2>) -> f64 {
+    let layer = config
+        .clone()
+        .with_spike(SpikeFunction::Smooth)
+        .init(&x.device())
+        .unwrap();
+    tensor_vec((layer.forward(x.clone()) * g.clone()).sum())[0]
+}
+
 #[test]
 fn dalif_adds_two_parameters_per_layer_and_ablations_freeze_one_decay() {
     let device = Device::flex().autodiff();
@@ -113,16 +124,46 @@ fn dalif_adds_two_parameters_per_layer_and_ablations_freeze_one_decay() {
         (DaLifConfig::spatial_only(), true, false),
         (DaLifConfig::temporal_only(), false, true),
     ];
+    let (_, x) = input(&device, 4);
+    let g = tensor_from(&to_f32(&normal(T * N, 0.0, 1.0, 6)), [T, N], &device);
     for (config, learn_a, learn_b) in cases {
         let layer = config.init(&device).unwrap();
         assert_eq!(layer.num_params(), learn_a as usize + learn_b as usize);
         assert_eq!(layer.num_params(), config.num_learnable());
-        let (_, xt) = input(&device, 4);
-        let grads = layer.forward(xt.require_grad()).sum().backward();
-        assert_eq!(weight_grad(&layer.w_a, &grads).is_some(), learn_a);
-        assert_eq!(weight_grad(&layer.w_b, &grads).is_some(), learn_b);
         let (a, b) = layer.decay_values(&device);
         assert!((a[0] - 0.5).abs() < 1e-6 && (b[0] - 0.5).abs() < 1e-6);
+
+        // A learned decay's weight gets dL/dw = dL/dalpha (1 - alpha^2) (tanh), which central
+        // differences over alpha must give; a frozen one gets no gradient at all.
+        let smooth = config
+            .clone()
+            .with_spike(SpikeFunction::Smooth)
+            .init(&device)
+            .unwrap();
+        let grads = (smooth.forward(x.clone().require_grad()) * g.clone())
+            .sum()
+            .backward();
+        let (a, b) = (a[0] as f64, b[0] as f64);
+        let h = 1e-2;
+        for (name, w, learned, plus, minus) in [
+            ("alpha", &smooth.w_a, learn_a, (a + h, b), (a - h, b)),
+            ("beta", &smooth.w_b, learn_b, (a, b + h), (a, b - h)),
+        ] {
+            let Some(got) = weight_grad(w, &grads) else {
+                assert!(!learned, "the learned {name} gets no gradient");
+                continue;
+            };
+            assert!(learned, "the frozen {name} gets a gradient");
+            let loss = |(a, b): (f64, f64)| smooth_loss(&config.clone().with_init(a, b), &x, &g);
+            let decay = if name == "alpha" { a } else { b };
+            let want = (loss(plus) - loss(minus)) / (2.0 * h) * (1.0 - decay * decay);
+            assert!(got[0] != 0.0, "dL/dw_{name} is zero");
+            assert!(
+                (got[0] - want).abs() <= 2e-2 * want.abs().max(1.0),
+                "dL/dw_{name} {} vs finite difference {want}",
+                got[0]
+            );
+        }
     }
     let per_channel = DaLifConfig::dalif()
         .with_channels(Some(16))

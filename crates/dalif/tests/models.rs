@@ -46,12 +46,18 @@ fn cifar_small_gives_per_step_logits_and_trains_every_neuron() {
     let logits = model.forward(x, &mut SpikeMonitor::off());
     assert_eq!(logits.dims(), [2, 3, 10]);
     let grads = logits.mean().backward();
+    // Every decay of every layer gets a finite, non-zero gradient (the layer tests check
+    // the values against finite differences).
     for (i, layer) in model.layers.iter().enumerate() {
-        let w_a = layer.neuron.w_a.as_ref().unwrap().val();
-        assert!(
-            w_a.grad(&grads).is_some(),
-            "layer {i}'s alpha gets a gradient"
-        );
+        for (name, w) in [("alpha", &layer.neuron.w_a), ("beta", &layer.neuron.w_b)] {
+            let grad = w.as_ref().unwrap().val().grad(&grads);
+            let grad = grad.unwrap_or_else(|| panic!("layer {i}'s {name} gets no gradient"));
+            let g = grad.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+            assert!(
+                g.iter().all(|v| v.is_finite()) && g.iter().any(|&v| v != 0.0),
+                "layer {i}'s {name} gradient {g:?}"
+            );
+        }
     }
 }
 

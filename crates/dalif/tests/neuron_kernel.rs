@@ -318,3 +318,14 @@ fn per_channel_decays_apply_to_dimension_two() {
     let s = read_f64(&out.spikes);
     assert_eq!(s, vec![0., 0., 0., 1., 1., 1., 0., 0., 0., 1., 1., 1.]);
 }
+
+#[test]
+fn tolerance_checks_fail_on_nan_and_infinity() {
+    let want = [0.5, 1.0];
+    assert_eq!(max_abs_diff(&[0.25, 1.0], &want), 0.25);
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        // Infinity fails every `<= tol` check.
+        assert_eq!(max_abs_diff(&[bad, 1.0], &want), f64::INFINITY, "{bad}");
+        assert_eq!(max_abs_diff(&want, &[0.5, bad]), f64::INFINITY, "{bad}");
+    }
+}

@@ -185,7 +185,7 @@ impl DataConfig {
                 let name = if train { "train" } else { "test" };
                 let key = format!("{}-{}-{name}", self.name, path_tag(root));
                 let frames = EventFrames::new(sources(train)?, format, sensor, classes, spec)?;
-                Ok(Box::new(frames.with_cache(cache, &key)))
+                Ok(Box::new(frames.with_cache(cache, &key)?))
             };
             Ok((split(true)?, split(false)?))
         };

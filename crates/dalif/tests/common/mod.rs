@@ -67,8 +67,13 @@ pub fn fallback(
     Implementation::<Flex>::fallback().forward_backward(x, a, b, g, op)
 }
 
+/// The largest `|a[i] - b[i]|`, or infinity when any value of either is NaN or infinite, so
+/// that every `<= tol` check fails on them (`f64::max` alone would drop a NaN).
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len(), "length mismatch");
+    if a.iter().chain(b).any(|v| !v.is_finite()) {
+        return f64::INFINITY;
+    }
     a.iter()
         .zip(b)
         .map(|(x, y)| (x - y).abs())
