@@ -507,6 +507,47 @@ fn data_inspect_says_what_a_folder_holds() {
         "{said}"
     );
 
+    // An empty recording and one whose timestamps go backwards are named, and training on
+    // them warns once.
+    std::fs::write(
+        root.join("truck/cifar10_truck_10.aedat"),
+        b"#!AER-DAT2.0\r\n",
+    )
+    .unwrap();
+    let mut backwards = b"#!AER-DAT2.0\r\n".to_vec();
+    for (a, t) in [(0x1415u32, 5000u32), (0x0101, 1000)] {
+        backwards.extend(a.to_be_bytes());
+        backwards.extend(t.to_be_bytes());
+    }
+    std::fs::write(root.join("bird/cifar10_bird_3.aedat"), backwards).unwrap();
+    let out = dalif(&["data", "inspect", root.to_str().unwrap()]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("warning: 1 of 101 samples read have no events")
+            && said.contains("cifar10_truck_10.aedat"),
+        "{said}"
+    );
+    assert!(
+        said.contains("timestamps go backwards") && said.contains("cifar10_bird_3.aedat"),
+        "{said}"
+    );
+    let cache = tempdir("inspect-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_dalif"))
+        .env("DALIF_CACHE_DIR", &cache)
+        .args(["data", "cache", "--data", "cifar10dvs", "--steps", "2"])
+        .args(["--split-by", "time", "--data-root", root.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert_eq!(said.matches("warning:").count(), 2, "{said}");
+    assert!(
+        said.contains("recordings without any event") && said.contains("cifar10_truck_10"),
+        "{said}"
+    );
+    assert!(said.contains("sorted by time"), "{said}");
+
     let out = dalif(&[
         "data",
         "inspect",
