@@ -700,3 +700,283 @@ fn sweep_maps_accuracy_over_frozen_decays_and_reuses_finished_points() {
         text(&out)
     );
 }
+
+/// The flags of the runs the tests below interrupt: three epochs of a few seconds.
+const STOPPABLE: [&str; 8] = [
+    "--epochs",
+    "3",
+    "--steps",
+    "2",
+    "--batch-size",
+    "96",
+    "--seed",
+    "7",
+];
+
+fn spawn_train(run: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dalif"))
+        .args([&["train", "--out", run.to_str().unwrap()][..], &STOPPABLE].concat())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(120), "{what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The weights of the run's last checkpoint, exported, by tensor name: the checkpoint files
+/// hold parameter ids drawn anew by every process, and the export's header lists the tensors
+/// in no fixed order.
+fn last_weights(run: &Path) -> std::collections::BTreeMap<String, (serde_json::Value, Vec<u8>)> {
+    let file = run.with_extension("safetensors");
+    let out = dalif(&[
+        "export",
+        run.to_str().unwrap(),
+        file.to_str().unwrap(),
+        "--format",
+        "safetensors",
+        "--checkpoint",
+        "last",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let bytes = std::fs::read(file).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    header
+        .into_iter()
+        .map(|(name, mut tensor)| {
+            let range = tensor.as_object_mut().unwrap().remove("data_offsets");
+            let (start, end) = match range {
+                Some(r) => (r[0].as_u64().unwrap(), r[1].as_u64().unwrap()),
+                None => (0, 0), // the metadata
+            };
+            (name, (tensor, data[start as usize..end as usize].to_vec()))
+        })
+        .collect()
+}
+
+/// An uninterrupted run with [`STOPPABLE`] to compare with.
+fn straight_run(tmp: &Path) -> PathBuf {
+    let straight = tmp.join("straight");
+    let out = dalif(
+        &[
+            &["train", "--out", straight.to_str().unwrap()][..],
+            &STOPPABLE,
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    straight
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_process_on_a_run_is_refused_and_a_killed_ones_lock_taken_over() {
+    let tmp = tempdir("lock");
+    let straight = straight_run(&tmp);
+    let run = tmp.join("run");
+    let mut first = spawn_train(&run);
+    let lock = run.join("lock");
+    wait_for("the run took no lock", || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| !t.trim().is_empty())
+    });
+    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run ended too early for this test"
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let says = format!("is being trained by another process (pid {})", first.id());
+    assert!(text(&out).contains(&says), "{}", text(&out));
+    assert!(text(&out).contains(run.to_str().unwrap()), "{}", text(&out));
+
+    first.kill().unwrap(); // SIGKILL: the lock file keeps its pid
+    first.wait().unwrap();
+    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let took = format!(
+        "process {} held the run and ended without releasing it",
+        first.id()
+    );
+    assert!(text(&out).contains(&took), "{}", text(&out));
+    assert_eq!(numbers(&run), numbers(&straight));
+    assert!(
+        last_weights(&run) == last_weights(&straight),
+        "the same weights, bit for bit"
+    );
+}
+
+/// A tmpfs (or a read-only bind mount) for the disk-full and read-only tests, unmounted when
+/// dropped. `None` when this process may not mount (not root, or a sandbox without the
+/// capability): those tests then say so and check nothing.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn new(point: &Path, args: &[&str]) -> Option<Self> {
+        std::fs::create_dir_all(point).unwrap();
+        let status = Command::new("mount")
+            .args(args)
+            .arg(point)
+            .stderr(Stdio::null())
+            .status();
+        matches!(status, Ok(s) if s.success()).then(|| Mount(point.to_path_buf()))
+    }
+
+    fn tmpfs(point: &Path, options: &str) -> Option<Self> {
+        Self::new(point, &["-t", "tmpfs", "-o", options, "tmpfs"])
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn skip(test: &str) {
+    eprintln!("SKIPPED {test}: `mount` is not permitted here (needs root and CAP_SYS_ADMIN)");
+}
+
+fn no_temporaries(run: &Path) -> bool {
+    [run.to_path_buf(), run.join("checkpoints")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-"))
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_stops_the_run_keeps_the_last_epoch_and_resume_finishes_it() {
+    let tmp = tempdir("disk-full");
+    let Some(mount) = Mount::tmpfs(&tmp.join("disk"), "size=16m") else {
+        return skip("a_full_disk_stops_the_run_keeps_the_last_epoch_and_resume_finishes_it");
+    };
+    let straight = straight_run(&tmp);
+    let checkpoint: u64 = std::fs::read_dir(straight.join("checkpoints/epoch-0003"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len().next_multiple_of(4096))
+        .sum();
+    // Fill the disk, then free one checkpoint and a half (and the small files' pages): room
+    // for the first epoch's checkpoint, not for the second one beside it.
+    let filler = mount.0.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![1u8; 1 << 16];
+    while std::io::Write::write_all(&mut file, &chunk).is_ok() {}
+    let full = std::fs::metadata(&filler).unwrap().len();
+    file.set_len(full - checkpoint * 3 / 2 - 16 * 4096).unwrap();
+    drop(file);
+
+    let run = mount.0.join("run");
+    let out = dalif(&[&["train", "--out", run.to_str().unwrap()][..], &STOPPABLE].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for says in [
+        "cannot save epoch 2",
+        "No space left on device",
+        run.to_str().unwrap(),
+        "epoch 1 stays saved",
+        "dalif train --resume",
+    ] {
+        assert!(text(&out).contains(says), "{says}: {}", text(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(run.join("checkpoints/last"))
+            .unwrap()
+            .trim(),
+        "epoch-0001"
+    );
+    assert!(
+        no_temporaries(&run),
+        "the half-written checkpoint is removed, freeing its space"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(numbers(&run), numbers(&straight));
+    assert!(
+        last_weights(&run) == last_weights(&straight),
+        "the same weights, bit for bit"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_folder_stops_the_run_clearly_and_resume_finishes_it() {
+    let tmp = tempdir("read-only");
+    let Some(read_only) = Mount::tmpfs(&tmp.join("ro"), "size=1m,ro") else {
+        return skip("a_read_only_folder_stops_the_run_clearly_and_resume_finishes_it");
+    };
+    // A new run in a read-only folder: refused before training, naming the folder.
+    let inside = read_only.0.join("run");
+    let out = dalif(&[&["train", "--out", inside.to_str().unwrap()][..], &SMALL].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("Read-only file system"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(inside.to_str().unwrap()),
+        "{}",
+        text(&out)
+    );
+
+    // A run whose folder turns read-only after its first epoch (a bind mount of the folder
+    // onto itself, made read-only: what the process has open stays writable, every new
+    // write fails).
+    let straight = straight_run(&tmp);
+    let run = tmp.join("run");
+    let child = spawn_train(&run);
+    wait_for("no epoch finished", || {
+        run.join("checkpoints/last").exists()
+    });
+    let bind = Mount::new(&run, &["--bind", run.to_str().unwrap()]).unwrap();
+    let status = Command::new("mount")
+        .args(["-o", "remount,bind,ro"])
+        .arg(&run)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for says in [
+        "cannot save epoch 2",
+        "Read-only file system",
+        run.to_str().unwrap(),
+        "dalif train --resume",
+    ] {
+        assert!(text(&out).contains(says), "{says}: {}", text(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(run.join("checkpoints/last"))
+            .unwrap()
+            .trim(),
+        "epoch-0001",
+        "the first epoch stays saved"
+    );
+    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("Read-only file system"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains(run.to_str().unwrap()), "{}", text(&out));
+
+    drop(bind);
+    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(numbers(&run), numbers(&straight));
+    assert!(
+        last_weights(&run) == last_weights(&straight),
+        "the same weights, bit for bit"
+    );
+}

@@ -52,7 +52,11 @@ fn cifar_small_gives_per_step_logits_and_trains_every_neuron() {
         for (name, w) in [("alpha", &layer.neuron.w_a), ("beta", &layer.neuron.w_b)] {
             let grad = w.as_ref().unwrap().val().grad(&grads);
             let grad = grad.unwrap_or_else(|| panic!("layer {i}'s {name} gets no gradient"));
-            let g = grad.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+            let g = grad
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .unwrap();
             assert!(
                 g.iter().all(|v| v.is_finite()) && g.iter().any(|&v| v != 0.0),
                 "layer {i}'s {name} gradient {g:?}"

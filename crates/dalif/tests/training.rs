@@ -295,6 +295,123 @@ fn a_stopped_run_resumes_exactly_where_it_stopped() {
     );
 }
 
+/// Collects the notices a run gives before it trains.
+#[derive(Default)]
+struct Notices(Vec<String>);
+
+impl RunHooks for Notices {
+    fn notice(&mut self, message: &str) {
+        self.0.push(message.to_string());
+    }
+}
+
+#[test]
+fn a_run_killed_mid_write_resumes_exactly() {
+    let data = halves(48, 6);
+    let (train_set, test_set) = stratified_split(&data, 0.25, 0).unwrap();
+    let config = run_config(3);
+    let device = Device::flex().autodiff();
+    let tmp = tempdir("killed");
+    let straight = RunDir::create(&tmp.join("straight"), &config).unwrap();
+    run::train(
+        &straight, &config, &train_set, &test_set, &device, &mut Quiet,
+    )
+    .unwrap();
+
+    let path = tmp.join("killed");
+    let killed = RunDir::create(&path, &config).unwrap();
+    let mut hooks = StopAfter { after: 1, done: 0 };
+    run::train(&killed, &config, &train_set, &test_set, &device, &mut hooks).unwrap_err();
+    // What a kill during epoch 2's save leaves: half of its metrics line, a half-written
+    // checkpoint folder and pointer of the dead process, and its lock file with its pid.
+    let line = std::fs::read_to_string(straight.path().join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let mut metrics = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path.join("metrics.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut metrics, &line.as_bytes()[..line.len() / 3]).unwrap();
+    // A learning rate that serde_json's float parsing reads one unit in the last place off:
+    // a resumed run keeps the saved lines as they are.
+    let saved = std::fs::read_to_string(path.join("metrics.jsonl")).unwrap();
+    let (first, rest) = saved.split_once('\n').unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(first).unwrap();
+    let lr = value["lr"].to_string();
+    value["lr"] = serde_json::json!(0.5);
+    let first = serde_json::to_string(&value)
+        .unwrap()
+        .replace("\"lr\":0.5", "\"lr\":0.00021387846565474046");
+    std::fs::write(path.join("metrics.jsonl"), format!("{first}\n{rest}")).unwrap();
+    let orphan = path.join("checkpoints/.epoch-0002.tmp-4194999");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("model.bpk"), b"half").unwrap();
+    let orphan_pointer = path.join("checkpoints/.last.tmp-4194999");
+    std::fs::write(&orphan_pointer, b"epoch-00").unwrap();
+    std::fs::write(path.join("lock"), "4194999\n").unwrap();
+
+    let mut notices = Notices::default();
+    run::train(
+        &killed,
+        &config,
+        &train_set,
+        &test_set,
+        &device,
+        &mut notices,
+    )
+    .unwrap();
+    let resumed = std::fs::read_to_string(path.join("metrics.jsonl")).unwrap();
+    assert_eq!(resumed.lines().next().unwrap(), first, "kept as it was");
+    let put_back = resumed.replacen("0.00021387846565474046", &lr, 1);
+    std::fs::write(path.join("metrics.jsonl"), put_back).unwrap();
+    assert_eq!(
+        without_time(killed.metrics().unwrap()),
+        without_time(straight.metrics().unwrap())
+    );
+    for kind in [CheckpointKind::Last, CheckpointKind::Best] {
+        let (a, state_a) =
+            run::load_network(&straight, &config, kind, &train_set, &device).unwrap();
+        let (b, state_b) = run::load_network(&killed, &config, kind, &train_set, &device).unwrap();
+        assert_eq!(state_a, state_b, "{kind:?}");
+        // Parameter ids are drawn anew for every network: compare the values.
+        let values = |n| {
+            params(&n)
+                .into_iter()
+                .map(|(_, _, v)| v)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            values(a),
+            values(b),
+            "{kind:?}: the same weights, bit for bit"
+        );
+    }
+    assert!(!orphan.exists() && !orphan_pointer.exists());
+    let text = notices.0.join("\n");
+    for says in [
+        "process 4194999 held the run",
+        ".epoch-0002.tmp-4194999",
+        "dropped an incomplete last line",
+    ] {
+        assert!(text.contains(says), "{says}: {text}");
+    }
+    let log = std::fs::read_to_string(path.join("log.txt")).unwrap();
+    assert!(log.contains("dropped an incomplete last line"), "{log}");
+
+    // Metrics missing for epochs the checkpoint has: refused, nothing rewritten.
+    let metrics_path = path.join("metrics.jsonl");
+    let first = std::fs::read_to_string(&metrics_path).unwrap();
+    let first = first.lines().next().unwrap().to_string() + "\n";
+    std::fs::write(&metrics_path, &first).unwrap();
+    let err = run::train(&killed, &config, &train_set, &test_set, &device, &mut Quiet).unwrap_err();
+    assert!(matches!(err, RunError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("metrics.jsonl"), "{err}");
+    assert_eq!(std::fs::read_to_string(&metrics_path).unwrap(), first);
+}
+
 #[test]
 fn run_directories_refuse_what_they_should_not_touch() {
     let tmp = tempdir("refuse");

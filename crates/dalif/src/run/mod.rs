@@ -6,7 +6,7 @@ mod dir;
 
 pub use config::{DataConfig, ModelSpec, RunConfig, Splits};
 pub(crate) use dir::write_atomic;
-pub use dir::{Checkpoint, CheckpointKind, RunDir};
+pub use dir::{Checkpoint, CheckpointKind, RunDir, RunLock};
 
 use crate::models::{ModelError, Network, init_seeded};
 use crate::training::{BatchProgress, EpochEnd, TrainError, TrainObserver, Trainer};
@@ -31,6 +31,15 @@ pub enum RunError {
     Exists(PathBuf),
     #[error("{path}: corrupt or unreadable: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error("{path}: cannot write: {message}")]
+    Write { path: PathBuf, message: String },
+    #[error(
+        "{} is being trained by another process{}: one process at a time trains a run (its lock file is {})",
+        dir.display(),
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        dir.join("lock").display()
+    )]
+    Locked { dir: PathBuf, pid: Option<u32> },
     #[error("{0}")]
     Config(String),
     #[error(transparent)]
@@ -45,6 +54,9 @@ pub enum RunError {
 pub trait RunHooks {
     fn batch_end(&mut self, _progress: &BatchProgress) {}
     fn epoch_end(&mut self, _metrics: &crate::training::EpochMetrics, _is_best: bool) {}
+    /// Something the run repaired or noticed in its directory before training (also written
+    /// to the log): the lock of a killed process taken over, a torn metrics line dropped.
+    fn notice(&mut self, _message: &str) {}
     /// Polled between batches: `true` stops the run; the last completed epoch stays saved.
     fn stop_requested(&self) -> bool {
         false
@@ -97,7 +109,15 @@ impl TrainObserver<Network> for Recorder<'_> {
                 if end.is_best { " (best)" } else { "" }
             ))
         };
-        save().map_err(|e| TrainError::Observer(e.to_string()))?;
+        save().map_err(|e| {
+            let n = end.state.epochs_done;
+            let kept = match n - 1 {
+                0 => "no epoch was saved before".to_string(),
+                1 => "epoch 1 stays saved".to_string(),
+                k => format!("epochs 1-{k} stay saved"),
+            };
+            TrainError::Observer(format!("cannot save epoch {n}: {e}; {kept}"))
+        })?;
         self.hooks.epoch_end(end.metrics, end.is_best);
         Ok(())
     }
@@ -119,27 +139,60 @@ pub fn train(
     device: &Device,
     hooks: &mut dyn RunHooks,
 ) -> Result<Network, RunError> {
+    // Held to the end of training: a second process on the same run would interleave its
+    // checkpoints and metrics with this one's.
+    let lock = dir.lock()?;
+    let mut notes = Vec::new();
+    if let Some(pid) = lock.taken_over() {
+        notes.push(format!(
+            "{}: process {pid} held the run and ended without releasing it (killed?); taken over",
+            lock.path().display()
+        ));
+    }
     let network = build_network(config, train, device)?;
-    let (network, mut trainer) = match dir.checkpoint(CheckpointKind::Last)? {
-        None => {
-            dir.write_metrics(&[])?;
-            let trainer = Trainer::new(config.train.clone(), &network)?;
-            (network, trainer)
-        }
-        Some(checkpoint) => {
-            let network = load_weights(network, checkpoint.model, &checkpoint.dir)?;
-            let done = checkpoint.state.epochs_done;
-            let mut metrics = dir.metrics()?;
-            metrics.retain(|m| m.epoch < done);
-            dir.write_metrics(&metrics)?;
+    // Everything is read and checked before anything is written: a damaged checkpoint
+    // leaves the directory as it is.
+    let (network, resume) = match dir.checkpoint(CheckpointKind::Last)? {
+        None => (network, None),
+        Some(c) => (
+            load_weights(network, c.model, &c.dir)?,
+            Some((c.optimizer, c.state)),
+        ),
+    };
+    let metrics = dir.read_metrics()?;
+    // Metrics are appended before their checkpoint is written: lines after the checkpoint's
+    // epoch belong to epochs that are trained again now.
+    let done = resume.as_ref().map_or(0, |(_, state)| state.epochs_done);
+    let kept: Vec<&str> = (metrics.epochs.iter().zip(&metrics.lines))
+        .filter(|(m, _)| m.epoch < done)
+        .map(|(_, line)| line.as_str())
+        .collect();
+    let epochs = metrics.epochs.iter().map(|m| m.epoch).filter(|&e| e < done);
+    if epochs.ne(0..done) {
+        return Err(RunError::Corrupt {
+            path: dir.path().join("metrics.jsonl"),
+            message: format!(
+                "the last checkpoint is after epoch {done}, but the metrics of epochs 1-{done} are not all there"
+            ),
+        });
+    }
+    notes.extend(dir.recover(resume.as_ref().map(|(_, state)| state))?);
+    if metrics.torn {
+        notes.push(format!(
+            "{}: dropped an incomplete last line (the run stopped while writing it)",
+            dir.path().join("metrics.jsonl").display()
+        ));
+    }
+    for note in &notes {
+        dir.log(note)?;
+        hooks.notice(note);
+    }
+    dir.write_metric_lines(&kept)?;
+    let mut trainer = match resume {
+        None => Trainer::new(config.train.clone(), &network)?,
+        Some((optimizer, state)) => {
             dir.log(&format!("resumed after epoch {done}"))?;
-            let trainer = Trainer::resume(
-                config.train.clone(),
-                &network,
-                checkpoint.optimizer,
-                checkpoint.state,
-            )?;
-            (network, trainer)
+            Trainer::resume(config.train.clone(), &network, optimizer, state)?
         }
     };
     let mut recorder = Recorder { dir, hooks };
