@@ -175,15 +175,35 @@ fn corrupt(path: &Path, message: impl std::fmt::Display) -> RunError {
     }
 }
 
+/// Whether the folder `path` holds nothing of a run: it is empty, or holds only what a
+/// `create` killed before `config.toml` was in place leaves (an empty `checkpoints/`, a
+/// temporary `config.toml`), which a new run may take over.
+fn holds_no_run(path: &Path) -> Result<bool, RunError> {
+    if !path.is_dir() {
+        return Ok(false);
+    }
+    for entry in fs::read_dir(path).map_err(io(path))? {
+        let entry = entry.map_err(io(path))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let left_by_create = if name == CHECKPOINTS {
+            let dir = entry.path();
+            dir.is_dir() && fs::read_dir(&dir).map_err(io(&dir))?.next().is_none()
+        } else {
+            name.starts_with(&format!(".{CONFIG}.tmp-"))
+        };
+        if !left_by_create {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 impl RunDir {
     /// Creates a run directory at `path` for `config`. `path` must not exist or be an empty
     /// folder: an existing run is never overwritten (continue it with `--resume`).
     pub fn create(path: &Path, config: &RunConfig) -> Result<Self, RunError> {
-        if path.exists() {
-            let empty = path.is_dir() && fs::read_dir(path).map_err(io(path))?.next().is_none();
-            if !empty {
-                return Err(RunError::Exists(path.to_path_buf()));
-            }
+        if path.exists() && !holds_no_run(path)? {
+            return Err(RunError::Exists(path.to_path_buf()));
         }
         fs::create_dir_all(path.join(CHECKPOINTS)).map_err(io(path))?;
         sync_dir(parent(path))?;
@@ -786,5 +806,23 @@ mod tests {
         assert_eq!(temporary(".epoch-0002.tmp-7"), Some(7));
         assert_eq!(temporary("epoch-0002"), None);
         assert_eq!(temporary(".f.tmp-x"), None);
+    }
+
+    #[test]
+    fn a_folder_left_by_a_killed_create_is_taken_over_and_a_run_is_not() {
+        // Killed after making the folders, before config.toml was renamed into place.
+        let path = tempdir("killed-create");
+        fs::create_dir_all(path.join(CHECKPOINTS)).unwrap();
+        fs::write(path.join(".config.toml.tmp-4194990"), "[train").unwrap();
+        let dir = RunDir::create(&path, &RunConfig::default()).unwrap();
+        assert!(RunDir::open(dir.path()).is_ok());
+        // A run, or any other file, is never overwritten.
+        let err = RunDir::create(&path, &RunConfig::default()).unwrap_err();
+        assert!(matches!(err, RunError::Exists(_)), "{err}");
+        let other = tempdir("not-a-run");
+        fs::create_dir_all(other.join(CHECKPOINTS)).unwrap();
+        fs::write(other.join(CHECKPOINTS).join("notes.txt"), "mine").unwrap();
+        let err = RunDir::create(&other, &RunConfig::default()).unwrap_err();
+        assert!(matches!(err, RunError::Exists(_)), "{err}");
     }
 }
