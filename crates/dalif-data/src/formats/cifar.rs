@@ -34,7 +34,8 @@ impl CifarKind {
         }
     }
 
-    fn files(self, train: bool) -> Vec<String> {
+    /// The record files of the training (`train = true`) or test split.
+    pub fn files(self, train: bool) -> Vec<String> {
         match (self, train) {
             (CifarKind::Cifar10, true) => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
             (CifarKind::Cifar10, false) => vec!["test_batch.bin".into()],
@@ -43,7 +44,8 @@ impl CifarKind {
         }
     }
 
-    fn names_file(self) -> &'static str {
+    /// The file of class names, one a line.
+    pub fn names_file(self) -> &'static str {
         match self {
             CifarKind::Cifar10 => "batches.meta.txt",
             CifarKind::Cifar100 { coarse: false } => "fine_label_names.txt",
@@ -133,35 +135,45 @@ impl Source {
                 })
                 .collect(),
             Source::Archive(path) => {
-                let err = |e: std::io::Error| file_error(path, format!("cannot read: {e}"));
-                let file = std::fs::File::open(path).map_err(err)?;
-                let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-                let mut found: Vec<Option<Vec<u8>>> = vec![None; names.len()];
-                for entry in archive.entries().map_err(err)? {
-                    let mut entry = entry.map_err(err)?;
-                    let entry_path = entry.path().map_err(err)?.into_owned();
-                    let Some(name) = entry_path.file_name().and_then(|n| n.to_str()) else {
-                        continue;
-                    };
-                    if let Some(i) = names.iter().position(|n| n == name) {
-                        let mut bytes = Vec::new();
-                        entry.read_to_end(&mut bytes).map_err(err)?;
-                        found[i] = Some(bytes);
-                    }
-                }
-                names
-                    .iter()
-                    .zip(found)
-                    .map(|(n, bytes)| {
-                        let inner = path.join(n);
-                        bytes
-                            .map(|b| (inner, b))
-                            .ok_or_else(|| file_error(path, format!("the archive holds no {n}")))
-                    })
-                    .collect()
+                let file = std::fs::File::open(path)
+                    .map_err(|e| file_error(path, format!("cannot read: {e}")))?;
+                archive_files(path, file, names)
             }
         }
     }
+}
+
+/// The contents of `names` in the CIFAR `.tar.gz` read from `reader` (entries matched by
+/// file name, in any folder), in that order; errors name `archive`.
+pub fn archive_files(
+    archive: &Path,
+    reader: impl Read,
+    names: &[String],
+) -> Result<Vec<(PathBuf, Vec<u8>)>, DataError> {
+    let err = |e: std::io::Error| file_error(archive, format!("cannot read: {e}"));
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+    let mut found: Vec<Option<Vec<u8>>> = vec![None; names.len()];
+    for entry in tar.entries().map_err(err)? {
+        let mut entry = entry.map_err(err)?;
+        let entry_path = entry.path().map_err(err)?.into_owned();
+        let Some(name) = entry_path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if let Some(i) = names.iter().position(|n| n == name) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).map_err(err)?;
+            found[i] = Some(bytes);
+        }
+    }
+    names
+        .iter()
+        .zip(found)
+        .map(|(n, bytes)| {
+            bytes
+                .map(|b| (archive.join(n), b))
+                .ok_or_else(|| file_error(archive, format!("the archive holds no {n}")))
+        })
+        .collect()
 }
 
 impl Cifar {
@@ -170,8 +182,18 @@ impl Cifar {
         let source = Source::find(root, kind)?;
         let mut names = kind.files(train);
         names.push(kind.names_file().into());
-        let mut files = source.read(&names)?;
-        let (names_path, names_bytes) = files.pop().expect("names file requested");
+        Self::from_files(kind, source.read(&names)?)
+    }
+
+    /// The split held by `files`: the contents of its record files, then of its class-names
+    /// file, each with the path its errors name.
+    pub fn from_files(
+        kind: CifarKind,
+        mut files: Vec<(PathBuf, Vec<u8>)>,
+    ) -> Result<Self, DataError> {
+        let Some((names_path, names_bytes)) = files.pop() else {
+            return Err(DataError::Invalid("no CIFAR files given".into()));
+        };
         let class_names: Vec<String> = String::from_utf8_lossy(&names_bytes)
             .lines()
             .map(str::trim)

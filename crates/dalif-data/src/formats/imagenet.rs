@@ -135,12 +135,7 @@ impl ImageNet {
         if let Some(path) = candidates.iter().find(|p| p.is_file()) {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| file_error(path, format!("cannot read: {e}")))?;
-            let wnids: Vec<String> = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect();
+            let wnids = validation_labels(&text);
             if wnids.len() != flat.len() {
                 return Err(file_error(
                     path,
@@ -157,13 +152,7 @@ impl ImageNet {
         if csv.is_file() {
             let text = std::fs::read_to_string(&csv)
                 .map_err(|e| file_error(&csv, format!("cannot read: {e}")))?;
-            let mut by_id = std::collections::HashMap::new();
-            for line in text.lines().skip(1) {
-                if let Some((id, prediction)) = line.split_once(',') {
-                    let wnid = prediction.split_whitespace().next().unwrap_or_default();
-                    by_id.insert(id.trim().to_string(), wnid.to_string());
-                }
-            }
+            let by_id = loc_val_solution(&text);
             return flat
                 .iter()
                 .map(|f| {
@@ -187,13 +176,9 @@ impl ImageNet {
             index,
             len: self.files.len(),
         })?;
-        let reader = image::ImageReader::open(path)
-            .and_then(|r| r.with_guessed_format())
-            .map_err(|e| file_error(path, format!("cannot read: {e}")))?;
-        let decoded = reader
-            .decode()
-            .map_err(|e| file_error(path, format!("cannot decode: {e}")))?;
-        Ok(decoded.to_rgb8())
+        let bytes =
+            std::fs::read(path).map_err(|e| file_error(path, format!("cannot read: {e}")))?;
+        decode_image(&bytes).map_err(|message| file_error(path, message))
     }
 
     fn sample(&self, image: &image::RgbImage, label: usize) -> Sample {
@@ -210,11 +195,95 @@ impl ImageNet {
             label,
         }
     }
+}
 
-    fn resized(img: &image::RgbImage, [x, y, w, h]: [u32; 4], ow: u32, oh: u32) -> image::RgbImage {
-        let crop = image::imageops::crop_imm(img, x, y, w, h).to_image();
-        image::imageops::resize(&crop, ow, oh, image::imageops::FilterType::Triangle)
+fn resized(img: &image::RgbImage, [x, y, w, h]: [u32; 4], ow: u32, oh: u32) -> image::RgbImage {
+    let crop = image::imageops::crop_imm(img, x, y, w, h).to_image();
+    image::imageops::resize(&crop, ow, oh, image::imageops::FilterType::Triangle)
+}
+
+/// How many bytes of pixels an image file may decode to, per byte of file. PNG's deflate
+/// inflates at most about 1032:1 and JPEG's entropy coding less, so a header claiming more is
+/// damaged (or hostile) and is refused before a pixel buffer of its size is allocated.
+const MAX_INFLATION: u64 = 2048;
+/// Pixel bytes any image may decode to, whatever its file size.
+const MIN_PIXEL_BUDGET: u64 = 16 << 20;
+
+/// An image file's bytes decoded by content (whatever its name says), as RGB.
+pub fn decode_image(bytes: &[u8]) -> Result<image::RgbImage, String> {
+    let open = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| format!("cannot read: {e}"))
+    };
+    let budget = (bytes.len() as u64 * MAX_INFLATION).max(MIN_PIXEL_BUDGET);
+    let (w, h) = open()?
+        .into_dimensions()
+        .map_err(|e| format!("cannot decode: {e}"))?;
+    if w == 0 || h == 0 {
+        return Err(format!("cannot decode: a {w}x{h} image has no pixels"));
     }
+    if 3 * w as u64 * h as u64 > budget {
+        return Err(format!(
+            "cannot decode: the header claims {w}x{h} pixels, more than {} bytes of image \
+             data can hold (damaged file?)",
+            bytes.len()
+        ));
+    }
+    let mut reader = open()?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(budget);
+    reader.limits(limits);
+    let decoded = reader.decode().map_err(|e| format!("cannot decode: {e}"))?;
+    Ok(decoded.to_rgb8())
+}
+
+/// How elongated an image the evaluation view resizes: the short side goes to
+/// `256 / 224 * size`, so a 1 x 60000 strip would become a buffer of gigabytes.
+const MAX_RESIZED_AREA: u64 = 64;
+
+/// The evaluation view of `img`: `Resize(256 / 224 * size)`, `CenterCrop(size)`. Refused for
+/// an image so elongated that the resized copy would exceed 64 squares of the short side.
+pub fn eval_view(img: &image::RgbImage, size: u32) -> Result<image::RgbImage, String> {
+    let resize = size * 256 / 224;
+    let (w, h) = img.dimensions();
+    let ([rw, rh], [left, top]) = center_crop_box(w, h, resize, size);
+    if rw as u64 * rh as u64 > MAX_RESIZED_AREA * (resize as u64).pow(2).max(1) {
+        return Err(format!(
+            "a {w}x{h} image is too elongated to evaluate: resizing its short side to \
+             {resize} makes it {rw}x{rh}"
+        ));
+    }
+    let scaled = image::imageops::resize(img, rw, rh, image::imageops::FilterType::Triangle);
+    Ok(resized(&scaled, [left, top, size, size], size, size))
+}
+
+/// The training view of `img`: a random resized crop to `size x size`.
+pub fn train_view(img: &image::RgbImage, size: u32, rng: &mut SplitMix64) -> image::RgbImage {
+    let crop = random_resized_crop_box(img.width(), img.height(), rng);
+    resized(img, crop, size, size)
+}
+
+/// The wnids of TFDS's `validation_labels.txt`: one a line, blank lines ignored.
+pub fn validation_labels(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Kaggle's `LOC_val_solution.csv` (a header row, then `ImageId,PredictionString` rows whose
+/// prediction starts with the wnid): wnid by image id.
+pub fn loc_val_solution(text: &str) -> std::collections::HashMap<String, String> {
+    let mut by_id = std::collections::HashMap::new();
+    for line in text.lines().skip(1) {
+        if let Some((id, prediction)) = line.split_once(',') {
+            let wnid = prediction.split_whitespace().next().unwrap_or_default();
+            by_id.insert(id.trim().to_string(), wnid.to_string());
+        }
+    }
+    by_id
 }
 
 /// torchvision's `Resize(resize)` then `CenterCrop(crop)` on a `w x h` image: the resized
@@ -280,25 +349,14 @@ impl Dataset for ImageNet {
 
     /// The evaluation view: `Resize(256 / 224 * size)`, `CenterCrop(size)`.
     fn get(&self, index: usize) -> Result<Sample, DataError> {
-        let img = self.image(index)?;
-        let size = self.size as u32;
-        let resize = size * 256 / 224;
-        let ([rw, rh], [left, top]) = center_crop_box(img.width(), img.height(), resize, size);
-        let resized = image::imageops::resize(&img, rw, rh, image::imageops::FilterType::Triangle);
-        let crop = Self::resized(&resized, [left, top, size, size], size, size);
+        let crop = eval_view(&self.image(index)?, self.size as u32)
+            .map_err(|message| file_error(&self.files[index], message))?;
         Ok(self.sample(&crop, self.labels[index]))
     }
 
     /// The training view: a random resized crop.
     fn get_train(&self, index: usize, rng: &mut SplitMix64) -> Result<Sample, DataError> {
-        let img = self.image(index)?;
-        let size = self.size as u32;
-        let crop = Self::resized(
-            &img,
-            random_resized_crop_box(img.width(), img.height(), rng),
-            size,
-            size,
-        );
+        let crop = train_view(&self.image(index)?, self.size as u32, rng);
         Ok(self.sample(&crop, self.labels[index]))
     }
 }

@@ -5,7 +5,10 @@ mod nir;
 mod safetensors;
 
 pub use nir::{Meta, NIR_VERSION, NirOptions, nir_bytes, write_nir};
-pub use safetensors::{CONFIG_KEY, load_safetensors, read_safetensors_config, write_safetensors};
+pub use safetensors::{
+    CONFIG_KEY, load_safetensors, load_safetensors_bytes, read_safetensors_config,
+    safetensors_config, write_safetensors,
+};
 
 use crate::run::RunError;
 use std::path::PathBuf;

@@ -43,7 +43,12 @@ pub fn write_safetensors(
 /// The run configuration stored in the safetensors file at `path`.
 pub fn read_safetensors_config(path: &Path) -> Result<RunConfig, ExportError> {
     let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+    safetensors_config(path, &bytes)
+}
+
+/// The run configuration stored in `bytes`, the contents of the safetensors file `path`.
+pub fn safetensors_config(path: &Path, bytes: &[u8]) -> Result<RunConfig, ExportError> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| file_error(path, format!("not a safetensors file: {e}")))?;
     let text = header
         .metadata()
@@ -60,8 +65,26 @@ pub fn read_safetensors_config(path: &Path) -> Result<RunConfig, ExportError> {
 
 /// `network` with every tensor read from `path`; a missing, extra or misshapen tensor is an
 /// error naming the file.
-pub fn load_safetensors(mut network: Network, path: &Path) -> Result<Network, ExportError> {
-    let mut store = SafetensorsStore::from_file(path).skip_enum_variants(true);
+pub fn load_safetensors(network: Network, path: &Path) -> Result<Network, ExportError> {
+    load_from(network, path, SafetensorsStore::from_file(path))
+}
+
+/// `network` with every tensor read from `bytes`, the contents of the safetensors file
+/// `path`; checked as [`load_safetensors`] does.
+pub fn load_safetensors_bytes(
+    network: Network,
+    path: &Path,
+    bytes: Vec<u8>,
+) -> Result<Network, ExportError> {
+    load_from(network, path, SafetensorsStore::from_bytes(Some(bytes)))
+}
+
+fn load_from(
+    mut network: Network,
+    path: &Path,
+    store: SafetensorsStore,
+) -> Result<Network, ExportError> {
+    let mut store = store.skip_enum_variants(true);
     let result = network
         .load_from(&mut store)
         .map_err(|e| file_error(path, e))?;
