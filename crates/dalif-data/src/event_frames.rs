@@ -9,6 +9,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The largest sample, in bytes, that frames may take.
+const MAX_SAMPLE_BYTES: usize = 1 << 30;
+
 /// The file format of a recording.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventFormat {
@@ -122,6 +125,19 @@ impl EventFrames {
         let [h, w] = spec.size.unwrap_or(sensor);
         if h == 0 || w == 0 {
             return Err(DataError::Invalid(format!("frame size {h}x{w} is empty")));
+        }
+        // The cache stores each dimension as a u32 and a sample is one buffer: refuse sizes
+        // whose frames could not be held rather than overflow.
+        let bytes = [spec.frames, 2, h, w, 4]
+            .into_iter()
+            .try_fold(1usize, usize::checked_mul)
+            .filter(|&b| b <= MAX_SAMPLE_BYTES);
+        if bytes.is_none() {
+            return Err(DataError::Invalid(format!(
+                "frames of T = {} x 2 x {h} x {w} would take more than {} GiB per sample",
+                spec.frames,
+                MAX_SAMPLE_BYTES >> 30
+            )));
         }
         Ok(Self {
             sources,

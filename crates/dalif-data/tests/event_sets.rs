@@ -287,6 +287,15 @@ fn a_cache_never_serves_frames_of_other_recordings() {
     let two: f32 = windowed((0, 20)).get(0).unwrap().data.iter().sum();
     assert_eq!((all, two), (5.0, 2.0));
 
+    // Frames too large to hold are refused, not overflowed.
+    let huge = FrameSpec {
+        frames: 10,
+        split: SplitBy::Number,
+        size: Some([usize::MAX / 4, 3]),
+    };
+    let err = EventFrames::new(vec![source(0)], EventFormat::Aedat3, [1, 8], 8, huge).unwrap_err();
+    assert!(err.to_string().contains("per sample"), "{err}");
+
     // The same sources again reuse the cache; a source that cannot be read is named.
     let again = cached_set(vec![source(2), source(3)], &cache);
     assert_eq!(again.cache().unwrap().dir(), other.cache().unwrap().dir());
