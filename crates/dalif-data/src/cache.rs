@@ -71,19 +71,38 @@ impl FrameCache {
         self.decode(&std::fs::read(self.path(index)).ok()?)
     }
 
-    /// The frames and flags held by a cache file's `bytes`, or `None` when they fail the
-    /// check (see [`FrameCache::get`]).
-    pub fn decode(&self, bytes: &[u8]) -> Option<(Vec<f32>, u32)> {
+    /// The flags of sample `index` from its file's header alone, or `None` when the file is
+    /// absent or its header or length fails the check. Cheap: checking that every sample of a
+    /// large set is cached reads 40 bytes a sample; the values' checksum is checked by `get`,
+    /// which rebuilds a damaged sample when it is read.
+    pub fn flags(&self, index: usize) -> Option<u32> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(self.path(index)).ok()?;
+        let len = file.metadata().ok()?.len();
+        let mut head = [0u8; HEADER];
+        file.read_exact(&mut head).ok()?;
+        self.check_header(&head, usize::try_from(len).ok()?)
+    }
+
+    /// The flags in `head`, the first [`HEADER`] bytes of a file of `len` bytes, if it is a
+    /// cache file of this version and shape with the matching length.
+    fn check_header(&self, head: &[u8], len: usize) -> Option<u32> {
         let n: usize = self.shape.iter().product();
-        if bytes.len() != HEADER + 4 * n || &bytes[..8] != MAGIC {
+        if head.len() < HEADER || len != HEADER + 4 * n || &head[..8] != MAGIC {
             return None;
         }
-        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+        let u32_at = |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().unwrap());
         let shape = [u32_at(12), u32_at(16), u32_at(20), u32_at(24)];
         if u32_at(8) != VERSION || shape.map(|d| d as usize) != self.shape {
             return None;
         }
-        let flags = u32_at(28);
+        Some(u32_at(28))
+    }
+
+    /// The frames and flags held by a cache file's `bytes`, or `None` when they fail the
+    /// check (see [`FrameCache::get`]).
+    pub fn decode(&self, bytes: &[u8]) -> Option<(Vec<f32>, u32)> {
+        let flags = self.check_header(bytes, bytes.len())?;
         let sum = u64::from_le_bytes(bytes[32..40].try_into().unwrap());
         let body = &bytes[HEADER..];
         if fnv1a(body) != sum {
@@ -160,6 +179,7 @@ mod tests {
         assert_eq!(cache.get(3), None);
         cache.put(3, &[1.0, 2.0, 3.0, 4.5], 5).unwrap();
         assert_eq!(cache.get(3), Some((vec![1.0, 2.0, 3.0, 4.5], 5)));
+        assert_eq!(cache.flags(3), Some(5));
         // A flipped value fails the checksum; another shape fails the header.
         let path = cache.path(3);
         let mut bytes = std::fs::read(&path).unwrap();
@@ -169,6 +189,11 @@ mod tests {
         cache.put(3, &[1.0, 2.0, 3.0, 4.5], 0).unwrap();
         let other = FrameCache::new(&root, "set/T=2 number", [1, 1, 2, 2]);
         assert_eq!(other.get(3), None);
+        assert_eq!(other.flags(3), None);
+        // A cut file fails the length check of the header alone.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+        assert_eq!(cache.flags(3), None);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -247,8 +247,8 @@ impl EventFrames {
         let mut flags = vec![0u32; self.sources.len()];
         let mut by_file: BTreeMap<&Path, Vec<usize>> = BTreeMap::new();
         for (i, s) in self.sources.iter().enumerate() {
-            match cache.get(i) {
-                Some((_, f)) => flags[i] = f,
+            match cache.flags(i) {
+                Some(f) => flags[i] = f,
                 None => by_file.entry(&s.file).or_default().push(i),
             }
         }
