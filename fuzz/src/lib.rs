@@ -20,21 +20,7 @@ pub fn split_at_byte(data: &[u8], sep: u8) -> (&[u8], &[u8]) {
     }
 }
 
-/// Recomputes the CRC of every complete chunk of a PNG, so that mutations reach the decoder
-/// instead of stopping at the checksum. Not a PNG: left alone.
-pub fn fix_png_crcs(bytes: &mut [u8]) {
-    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return;
-    }
-    let mut pos = 8;
-    while pos + 12 <= bytes.len() {
-        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        let Some(end) = (pos + 8).checked_add(len).filter(|&e| e + 4 <= bytes.len()) else {
-            return;
-        };
-        let mut crc = flate2::Crc::new();
-        crc.update(&bytes[pos + 4..end]);
-        bytes[end..end + 4].copy_from_slice(&crc.sum().to_be_bytes());
-        pos = end + 4;
-    }
-}
+/// The seed files and the PNG repair the property tests use too.
+#[path = "../../crates/dalif-data/tests/seeds/mod.rs"]
+pub mod seeds;
+pub use seeds::fix_png_crcs;

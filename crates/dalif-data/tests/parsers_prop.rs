@@ -4,6 +4,7 @@
 //! the file's size.
 
 mod mutate;
+mod seeds;
 
 use dalif_data::Dataset;
 use dalif_data::Events;
@@ -16,6 +17,7 @@ use dalif_data::formats::{aedat2, aedat3, nmnist};
 use dalif_data::layouts::gesture_labels;
 use dalif_data::rng::SplitMix64;
 use mutate::check;
+use seeds::{fix_png_crcs, names, targz};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -80,13 +82,6 @@ fn event_parsers_survive_mutated_files() {
     });
 }
 
-fn names(n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| format!("class{i}\n"))
-        .collect::<String>()
-        .into_bytes()
-}
-
 fn record(kind: CifarKind) -> Vec<u8> {
     let labels: &[u8] = if kind == CifarKind::Cifar10 {
         &[3]
@@ -98,22 +93,6 @@ fn record(kind: CifarKind) -> Vec<u8> {
         &(0..3072).map(|i| (i % 251) as u8).collect::<Vec<_>>(),
     ]
     .concat()
-}
-
-fn targz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::best(),
-    ));
-    for (name, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, bytes.as_slice())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
 }
 
 #[test]
@@ -199,25 +178,6 @@ fn cache_and_label_files_survive_mutation() {
         let _ = validation_labels(&text);
         let _ = loc_val_solution(&text);
     });
-}
-
-/// Recomputes the CRC of every complete chunk of a PNG, so that mutations reach the decoder
-/// instead of stopping at the checksum.
-fn fix_png_crcs(bytes: &mut [u8]) {
-    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return;
-    }
-    let mut pos = 8;
-    while pos + 12 <= bytes.len() {
-        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        let Some(end) = (pos + 8).checked_add(len).filter(|&e| e + 4 <= bytes.len()) else {
-            return;
-        };
-        let mut crc = flate2::Crc::new();
-        crc.update(&bytes[pos + 4..end]);
-        bytes[end..end + 4].copy_from_slice(&crc.sum().to_be_bytes());
-        pos = end + 4;
-    }
 }
 
 fn encoded(img: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {

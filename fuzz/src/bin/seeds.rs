@@ -3,6 +3,7 @@
 use dalif_data::Events;
 use dalif_data::cache::FrameCache;
 use dalif_data::formats::{aedat2, aedat3};
+use dalif_fuzz::seeds::{names, targz};
 use std::io::Write;
 use std::path::Path;
 
@@ -23,29 +24,6 @@ fn events(n: usize, t0: u64) -> Events {
         );
     }
     e
-}
-
-fn targz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::best(),
-    ));
-    for (name, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, bytes.as_slice())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
-fn names(n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| format!("class{i}\n"))
-        .collect::<String>()
-        .into_bytes()
 }
 
 fn main() {
