@@ -129,12 +129,9 @@ fn inspect(path: &Path, max_recordings: usize) -> Result<()> {
         let stats = picked
             .par_iter()
             .map(|s| {
-                let e = EventFormat::read(format, &s.file)?;
-                let ordered = e.is_time_ordered();
-                let e = match s.window {
-                    Some((a, b)) => e.window(a, b),
-                    None => e,
-                };
+                let recording = EventFormat::read(format, &s.file)?;
+                let ordered = recording.is_time_ordered();
+                let e = s.events(&recording);
                 let span = match (e.t.first(), e.t.last()) {
                     (Some(a), Some(b)) => b.saturating_sub(*a),
                     _ => 0,

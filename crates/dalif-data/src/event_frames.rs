@@ -41,6 +41,16 @@ pub struct EventSource {
     pub label: usize,
 }
 
+impl EventSource {
+    /// This sample's events among those of its `recording`: its label window, or all.
+    pub fn events<'a>(&self, recording: &'a Events) -> Cow<'a, Events> {
+        match self.window {
+            Some((start, end)) => Cow::Owned(recording.window(start, end)),
+            None => Cow::Borrowed(recording),
+        }
+    }
+}
+
 /// How recordings become frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameSpec {
@@ -215,10 +225,7 @@ impl EventFrames {
         events: &Events,
     ) -> Result<(Vec<f32>, u32), DataError> {
         let mut flags = 0;
-        let mut sample = match source.window {
-            Some((start, end)) => Cow::Owned(events.window(start, end)),
-            None => Cow::Borrowed(events),
-        };
+        let mut sample = source.events(events);
         if events.is_empty() {
             flags |= EventNote::EmptyRecording.bit();
         } else if sample.is_empty() {
