@@ -335,8 +335,8 @@ fn a_run_killed_mid_write_resumes_exactly() {
         .open(path.join("metrics.jsonl"))
         .unwrap();
     std::io::Write::write_all(&mut metrics, &line.as_bytes()[..line.len() / 3]).unwrap();
-    // A learning rate that serde_json's float parsing reads one unit in the last place off:
-    // a resumed run keeps the saved lines as they are.
+    // A saved line in another form than dalif writes (keys sorted, a learning rate spelled
+    // with one digit more): a resumed run keeps the saved lines as they are.
     let saved = std::fs::read_to_string(path.join("metrics.jsonl")).unwrap();
     let (first, rest) = saved.split_once('\n').unwrap();
     let mut value: serde_json::Value = serde_json::from_str(first).unwrap();

@@ -159,8 +159,8 @@ fn temporary(name: &str) -> Option<u32> {
 pub(crate) struct MetricsFile {
     pub epochs: Vec<EpochMetrics>,
     /// The text of each epoch's line, without its newline: a resumed run keeps the lines of
-    /// the epochs it keeps as they are (serde_json's float parsing is not always exact, so
-    /// a line parsed and written again can change in the last digit).
+    /// the epochs it keeps byte for byte as they were written, whatever wrote them (another
+    /// key order, another spelling of a number), rather than as it would write them.
     pub lines: Vec<String>,
     /// The last line was incomplete (no newline) and unreadable: the run was killed, or the
     /// disk filled up, while appending it. Its epoch never reached a checkpoint (metrics are
