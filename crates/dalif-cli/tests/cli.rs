@@ -192,41 +192,18 @@ fn train_writes_a_run_directory_that_eval_reads() {
 #[test]
 fn ctrl_c_keeps_the_last_epoch_and_resume_finishes_the_run_exactly() {
     let tmp = tempdir("resume");
-    let straight = tmp.join("straight");
-    let args = [
-        "--epochs",
-        "3",
-        "--steps",
-        "2",
-        "--batch-size",
-        "96",
-        "--seed",
-        "7",
-    ];
-    let out = dalif(&[&["train", "--out", straight.to_str().unwrap()][..], &args].concat());
-    assert!(out.status.success(), "{}", text(&out));
-
+    let straight = straight_run(&tmp);
     let run = tmp.join("interrupted");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dalif"))
-        .args([&["train", "--out", run.to_str().unwrap()][..], &args].concat())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !run.join("checkpoints/last").exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no epoch finished"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = spawn_train(&run);
+    wait_for("no epoch finished", || {
+        run.join("checkpoints/last").exists()
+    });
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let status = child.wait().unwrap();
+    let status = child.wait_with_output().unwrap().status;
     let done = metrics(&run).len();
     // The signal goes out as soon as the first of three epochs is saved: a run that finished
     // anyway did not see it, and this test would check nothing.
@@ -238,9 +215,7 @@ fn ctrl_c_keeps_the_last_epoch_and_resume_finishes_the_run_exactly() {
     assert!((1..3).contains(&done), "{done} epochs saved");
     let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
     assert!(log.contains("stopped on request"), "{log}");
-    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(numbers(&run), numbers(&straight));
+    resume_and_compare(&run, &straight);
 }
 
 #[test]
@@ -777,6 +752,25 @@ fn straight_run(tmp: &Path) -> PathBuf {
     straight
 }
 
+/// Resumes `run` to its end and checks that it equals the uninterrupted `straight`: the same
+/// metrics and, bit for bit, the same weights. Returns what the resume printed.
+fn resume_and_compare(run: &Path, straight: &Path) -> std::process::Output {
+    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(numbers(run), numbers(straight));
+    assert!(
+        last_weights(run) == last_weights(straight),
+        "the same weights, bit for bit"
+    );
+    out
+}
+
+/// The checkpoint `last` names.
+fn last_checkpoint(run: &Path) -> String {
+    let name = std::fs::read_to_string(run.join("checkpoints/last")).unwrap();
+    name.trim().to_string()
+}
+
 #[cfg(unix)]
 #[test]
 fn a_second_process_on_a_run_is_refused_and_a_killed_ones_lock_taken_over() {
@@ -800,18 +794,12 @@ fn a_second_process_on_a_run_is_refused_and_a_killed_ones_lock_taken_over() {
 
     first.kill().unwrap(); // SIGKILL: the lock file keeps its pid
     first.wait().unwrap();
-    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = resume_and_compare(&run, &straight);
     let took = format!(
         "process {} held the run and ended without releasing it",
         first.id()
     );
     assert!(text(&out).contains(&took), "{}", text(&out));
-    assert_eq!(numbers(&run), numbers(&straight));
-    assert!(
-        last_weights(&run) == last_weights(&straight),
-        "the same weights, bit for bit"
-    );
 }
 
 /// A tmpfs (or a read-only bind mount) for the disk-full and read-only tests, unmounted when
@@ -886,25 +874,14 @@ fn a_full_disk_stops_the_run_keeps_the_last_epoch_and_resume_finishes_it() {
     ] {
         assert!(text(&out).contains(says), "{says}: {}", text(&out));
     }
-    assert_eq!(
-        std::fs::read_to_string(run.join("checkpoints/last"))
-            .unwrap()
-            .trim(),
-        "epoch-0001"
-    );
+    assert_eq!(last_checkpoint(&run), "epoch-0001");
     assert!(
         no_temporaries(&run),
         "the half-written checkpoint is removed, freeing its space"
     );
 
     std::fs::remove_file(&filler).unwrap();
-    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(numbers(&run), numbers(&straight));
-    assert!(
-        last_weights(&run) == last_weights(&straight),
-        "the same weights, bit for bit"
-    );
+    resume_and_compare(&run, &straight);
 }
 
 #[cfg(unix)]
@@ -956,9 +933,7 @@ fn a_read_only_folder_stops_the_run_clearly_and_resume_finishes_it() {
         assert!(text(&out).contains(says), "{says}: {}", text(&out));
     }
     assert_eq!(
-        std::fs::read_to_string(run.join("checkpoints/last"))
-            .unwrap()
-            .trim(),
+        last_checkpoint(&run),
         "epoch-0001",
         "the first epoch stays saved"
     );
@@ -972,11 +947,5 @@ fn a_read_only_folder_stops_the_run_clearly_and_resume_finishes_it() {
     assert!(text(&out).contains(run.to_str().unwrap()), "{}", text(&out));
 
     drop(bind);
-    let out = dalif(&["train", "--resume", run.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(numbers(&run), numbers(&straight));
-    assert!(
-        last_weights(&run) == last_weights(&straight),
-        "the same weights, bit for bit"
-    );
+    resume_and_compare(&run, &straight);
 }
