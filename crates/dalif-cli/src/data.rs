@@ -141,32 +141,23 @@ fn inspect(path: &Path, max_recordings: usize) -> Result<()> {
             .collect::<Result<Vec<_>, dalif_data::DataError>>()?;
         // Samples that train on zero frames, and recordings only a split by number reads in
         // file order: named, since neither shows in the totals.
-        let name = |s: &EventSource| match s.window {
-            Some((a, b)) => format!("{} [{a}, {b}) us", s.file.display()),
-            None => s.file.display().to_string(),
-        };
-        for (what, hit) in [
-            (
-                "have no events (their frames are zero)",
-                stats.iter().map(|s| s.0 == 0).collect::<Vec<_>>(),
-            ),
+        let checks: [(&str, fn(&(usize, u64, bool)) -> bool); 2] = [
+            ("have no events (their frames are zero)", |s| s.0 == 0),
             (
                 "come from recordings whose timestamps go backwards (split by time sorts them)",
-                stats.iter().map(|s| !s.2).collect(),
+                |s| !s.2,
             ),
-        ] {
-            let picked_hit: Vec<&EventSource> = picked
-                .iter()
-                .zip(&hit)
-                .filter(|(_, h)| **h)
-                .map(|(s, _)| *s)
+        ];
+        for (what, hit) in checks {
+            let hits: Vec<&EventSource> = (picked.iter().zip(&stats))
+                .filter(|(_, s)| hit(s))
+                .map(|(p, _)| *p)
                 .collect();
-            if let Some(first) = picked_hit.first() {
+            if let Some(first) = hits.first() {
                 println!(
-                    "warning: {} of {} samples read {what}; the first: {}",
-                    picked_hit.len(),
+                    "warning: {} of {} samples read {what}; the first: {first}",
+                    hits.len(),
                     picked.len(),
-                    name(first)
                 );
             }
         }

@@ -41,6 +41,17 @@ pub struct EventSource {
     pub label: usize,
 }
 
+/// The recording, and the window when the sample is one: how warnings name a sample.
+impl std::fmt::Display for EventSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        match self.window {
+            Some((start, end)) => write!(f, ", window [{start}, {end}) us"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl EventSource {
     /// This sample's events among those of its `recording`: its label window, or all.
     pub fn events<'a>(&self, recording: &'a Events) -> Cow<'a, Events> {
@@ -292,16 +303,11 @@ impl EventFrames {
                     .filter(|&i| flags[i] & note.bit() != 0)
                     .collect();
                 let first = &self.sources[*hit.first()?];
-                let window = first
-                    .window
-                    .map(|(a, b)| format!(", window [{a}, {b}) us"))
-                    .unwrap_or_default();
                 Some(format!(
-                    "{} of {} samples are {}; the first: {}{window}",
+                    "{} of {} samples are {}; the first: {first}",
                     hit.len(),
                     flags.len(),
                     note.describe(),
-                    first.file.display()
                 ))
             })
             .collect()
