@@ -97,6 +97,15 @@ fn per_class(labels: impl Iterator<Item = usize>, classes: usize) -> String {
         .join(" ")
 }
 
+/// What `data inspect` reads of one sample.
+struct SampleStats {
+    events: usize,
+    /// From its first event's timestamp to its last one's, in microseconds.
+    span: u64,
+    /// Whether its recording's timestamps never go backwards.
+    ordered: bool,
+}
+
 fn inspect(path: &Path, max_recordings: usize) -> Result<()> {
     let Some(kind) = detect(path) else {
         bail!(
@@ -136,23 +145,31 @@ fn inspect(path: &Path, max_recordings: usize) -> Result<()> {
                     (Some(a), Some(b)) => b.saturating_sub(*a),
                     _ => 0,
                 };
-                Ok((e.len(), span, ordered))
+                Ok(SampleStats {
+                    events: e.len(),
+                    span,
+                    ordered,
+                })
             })
             .collect::<Result<Vec<_>, dalif_data::DataError>>()?;
         // Samples that train on zero frames, and recordings only a split by number reads in
         // file order: named, since neither shows in the totals.
-        let checks: [(&str, fn(&(usize, u64, bool)) -> bool); 2] = [
-            ("have no events (their frames are zero)", |s| s.0 == 0),
-            (
-                "come from recordings whose timestamps go backwards (split by time sorts them)",
-                |s| !s.2,
-            ),
-        ];
-        for (what, hit) in checks {
-            let hits: Vec<&EventSource> = (picked.iter().zip(&stats))
+        let samples_where = |hit: fn(&SampleStats) -> bool| -> Vec<&EventSource> {
+            (picked.iter().zip(&stats))
                 .filter(|(_, s)| hit(s))
                 .map(|(p, _)| *p)
-                .collect();
+                .collect()
+        };
+        for (what, hits) in [
+            (
+                "have no events (their frames are zero)",
+                samples_where(|s| s.events == 0),
+            ),
+            (
+                "come from recordings whose timestamps go backwards (split by time sorts them)",
+                samples_where(|s| !s.ordered),
+            ),
+        ] {
             if let Some(first) = hits.first() {
                 println!(
                     "warning: {} of {} samples read {what}; the first: {first}",
@@ -161,7 +178,8 @@ fn inspect(path: &Path, max_recordings: usize) -> Result<()> {
                 );
             }
         }
-        let (mut n, mut d): (Vec<usize>, Vec<u64>) = stats.iter().map(|s| (s.0, s.1)).unzip();
+        let (mut n, mut d): (Vec<usize>, Vec<u64>) =
+            stats.iter().map(|s| (s.events, s.span)).unzip();
         n.sort_unstable();
         d.sort_unstable();
         if !n.is_empty() {
