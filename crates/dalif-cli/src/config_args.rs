@@ -3,9 +3,8 @@
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
-use dalif::layers::NeuronKind;
 use dalif::models::ModelKind;
-use dalif::neuron::DecayParam;
+use dalif::neuron::{DecayParam, NeuronKind};
 use dalif::run::RunConfig;
 use dalif::training::{OptimizerKind, Readout};
 use std::path::PathBuf;

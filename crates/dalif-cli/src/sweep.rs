@@ -7,7 +7,7 @@ use crate::config_args::{ConfigArgs, DeviceArgs};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use dalif::analysis::plot::{Heatmap, render_heatmap};
-use dalif::layers::NeuronKind;
+use dalif::neuron::NeuronKind;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

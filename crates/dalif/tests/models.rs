@@ -3,12 +3,11 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
-use dalif::layers::NeuronKind;
 use dalif::layers::SpikeMonitor;
 use dalif::models::{
     CifarSmallConfig, ModelConfig, ModelKind, SpikingClassifier, VggSnnConfig, learnable_params,
 };
-use dalif::neuron::DecayParam;
+use dalif::neuron::{DecayParam, NeuronKind};
 
 fn cifar_small(neuron: NeuronKind) -> CifarSmallConfig {
     CifarSmallConfig {

@@ -5,9 +5,8 @@
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
-use dalif::layers::NeuronKind;
 use dalif::models::{CifarSmall, CifarSmallConfig, SpikingClassifier, init_seeded};
-use dalif::neuron::DecayParam;
+use dalif::neuron::{DecayParam, NeuronKind};
 use dalif::run::{self, CheckpointKind, Quiet, RunConfig, RunDir, RunError, RunHooks};
 use dalif::training::{
     EpochMetrics, OptimizerKind, Readout, TrainConfig, TrainError, fit, no_decay_params,

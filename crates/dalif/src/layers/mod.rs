@@ -4,12 +4,10 @@
 
 mod conv;
 mod monitor;
-mod neuron_kind;
 mod residual;
 
 pub use conv::{ConvBn, ConvBnConfig, SpikingConv, SpikingConvConfig};
 pub use monitor::{SpikeMonitor, SpikeTrain};
-pub use neuron_kind::NeuronKind;
 pub use residual::{SpikingBasicBlock, SpikingBasicBlockConfig};
 
 use burn::tensor::Tensor;

@@ -11,8 +11,8 @@ pub use resnet::{ResNetArch, ResNetConfig, SpikingResNet};
 pub use vggsnn::{VggSnn, VggSnnConfig};
 
 use crate::graph::LayerGraph;
-use crate::layers::{NeuronKind, SpikeMonitor};
-use crate::neuron::{DaLif, DaLifConfig, DecayParam, NeuronError};
+use crate::layers::SpikeMonitor;
+use crate::neuron::{DaLif, DaLifConfig, DecayParam, NeuronError, NeuronKind};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};

@@ -2,9 +2,8 @@
 //! directory as `config.toml`, read back by `--resume` and `eval`; presets are partial files
 //! of the same form.
 
-use crate::layers::NeuronKind;
 use crate::models::{ModelConfig, ModelKind};
-use crate::neuron::DecayParam;
+use crate::neuron::{DecayParam, NeuronKind};
 use crate::training::TrainConfig;
 use dalif_data::cache::path_tag;
 use dalif_data::formats::cifar::{Cifar, CifarKind};
