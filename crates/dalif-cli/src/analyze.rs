@@ -1,14 +1,15 @@
 //! `dalif analyze`: what a trained network learned and what it costs.
 
 use crate::config_args::DeviceArgs;
-use crate::source::{SourceArgs, Which};
+use crate::names::name_of;
+use crate::source::SourceArgs;
 use anyhow::{Result, bail};
 use clap::Args;
 use dalif::analysis::energy::{EnergyModel, costs};
 use dalif::analysis::{Analysis, LayerReport};
 use dalif::models::{ModelConfig, SpikingClassifier};
 use dalif::neuron::NeuronKind;
-use dalif::run::RunDir;
+use dalif::run::{CheckpointKind, RunDir};
 use dalif::training::evaluate;
 use dalif_data::{Dataset, Subset};
 use std::path::PathBuf;
@@ -18,8 +19,8 @@ pub struct AnalyzeArgs {
     /// A run directory written by `dalif train`.
     run_dir: PathBuf,
     /// Which checkpoint of the run.
-    #[arg(long, value_enum, default_value = "best")]
-    checkpoint: Which,
+    #[arg(long, value_parser = name_of(CheckpointKind::Best), default_value_t = CheckpointKind::Best)]
+    checkpoint: CheckpointKind,
     /// Read the data set from DIR instead of the folder the configuration names.
     #[arg(long, value_name = "DIR")]
     data_root: Option<PathBuf>,

@@ -12,6 +12,7 @@ use dalif::training::{EpochMetrics, TrainError, evaluate};
 use dalif_data::Dataset;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use strum::VariantArray;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -210,18 +211,12 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The ablation's variants: `(name, neuron, parametrisation)`.
+/// The ablation's variants, every neuron kind: `(name, neuron, parametrisation)`.
 fn variants(base: DecayParam, compare_param: bool) -> Vec<(String, NeuronKind, DecayParam)> {
-    let mut v: Vec<_> = [
-        NeuronKind::Lif,
-        NeuronKind::Plif,
-        NeuronKind::Dalif,
-        NeuronKind::DalifSpatialOnly,
-        NeuronKind::DalifTemporalOnly,
-    ]
-    .into_iter()
-    .map(|n| (n.to_string(), n, base))
-    .collect();
+    let mut v: Vec<_> = NeuronKind::VARIANTS
+        .iter()
+        .map(|&n| (n.to_string(), n, base))
+        .collect();
     if compare_param {
         let other = match base {
             DecayParam::Tanh => DecayParam::Sigmoid,

@@ -1,5 +1,6 @@
 //! The flags that set a run's configuration, on top of a preset or the defaults.
 
+use crate::names::name_of;
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
@@ -39,16 +40,14 @@ pub struct ConfigArgs {
     /// Resize event frames to HxW, e.g. 48x48 (event data sets only).
     #[arg(long, value_name = "HxW", value_parser = parse_size)]
     pub frame_size: Option<[usize; 2]>,
-    /// Network: cifar-small (default), resnet19, resnet20, resnet18, resnet34, vggsnn.
-    #[arg(long)]
+    /// Network.
+    #[arg(long, value_parser = name_of(RunConfig::default().model.kind))]
     pub model: Option<ModelKind>,
-    /// Neuron of every spiking layer: dalif (default), dalif-spatial-only,
-    /// dalif-temporal-only, lif, plif.
-    #[arg(long)]
+    /// Neuron of every spiking layer.
+    #[arg(long, value_parser = name_of(RunConfig::default().model.neuron))]
     pub neuron: Option<NeuronKind>,
-    /// How DA-LIF maps its weights to decays: tanh (default; decays in (-1, 1)) or sigmoid
-    /// (decays in (0, 1)).
-    #[arg(long)]
+    /// How DA-LIF maps its weights to decays.
+    #[arg(long, value_parser = name_of(RunConfig::default().model.param))]
     pub param: Option<DecayParam>,
     /// Time steps T (images are repeated T times; event data give T frames). Default 4.
     #[arg(long)]
@@ -65,8 +64,8 @@ pub struct ConfigArgs {
     /// Epochs of linear learning-rate warm-up. Default 1.
     #[arg(long)]
     pub warmup_epochs: Option<usize>,
-    /// sgd (momentum 0.9, the default), sgd-nesterov, adamw or lamb.
-    #[arg(long)]
+    /// Optimiser.
+    #[arg(long, value_parser = name_of(RunConfig::default().train.optimizer))]
     pub optimizer: Option<OptimizerKind>,
     /// Weight decay (L2 for SGD, decoupled for AdamW and LAMB). Default 0.
     #[arg(long)]

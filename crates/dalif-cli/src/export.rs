@@ -1,10 +1,12 @@
 //! `dalif export`: a trained network as a NIR graph or as safetensors weights.
 
 use crate::config_args::DeviceArgs;
-use crate::source::{SourceArgs, Which};
+use crate::names::name_of;
+use crate::source::SourceArgs;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use dalif::export::{Meta, NirOptions, write_nir, write_safetensors};
+use dalif::run::CheckpointKind;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -24,8 +26,8 @@ pub struct ExportArgs {
     #[arg(long, value_enum)]
     format: Format,
     /// Which checkpoint of the run.
-    #[arg(long, value_enum, default_value = "best")]
-    checkpoint: Which,
+    #[arg(long, value_parser = name_of(CheckpointKind::Best), default_value_t = CheckpointKind::Best)]
+    checkpoint: CheckpointKind,
     /// NIR: the time step in seconds of the forward-Euler reading (tau = dt/(1 - beta)).
     #[arg(long, default_value_t = 1e-4)]
     dt: f64,

@@ -6,6 +6,7 @@ mod commands;
 mod config_args;
 mod data;
 mod export;
+mod names;
 mod presets;
 mod progress;
 mod source;

@@ -2,9 +2,10 @@
 //! checkpoint, or a safetensors file written by `dalif export --format safetensors`.
 
 use crate::commands::open_data;
+use crate::names::name_of;
 use anyhow::{Result, bail};
 use burn::tensor::Device;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use dalif::export::{load_safetensors, read_safetensors_config};
 use dalif::models::Network;
 use dalif::run::{self, CheckpointKind, RunConfig, RunDir};
@@ -13,20 +14,19 @@ use std::path::PathBuf;
 
 const NO_SOURCE: &str = "give a run directory or --weights FILE";
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Which {
-    Last,
-    Best,
-}
-
 #[derive(Args)]
 pub struct SourceArgs {
     /// A run directory written by `dalif train`.
     #[arg(required_unless_present = "weights")]
     run_dir: Option<PathBuf>,
     /// Which checkpoint of the run.
-    #[arg(long, value_enum, default_value = "best", conflicts_with = "weights")]
-    checkpoint: Which,
+    #[arg(
+        long,
+        value_parser = name_of(CheckpointKind::Best),
+        default_value_t = CheckpointKind::Best,
+        conflicts_with = "weights"
+    )]
+    checkpoint: CheckpointKind,
     /// Weights from a safetensors file of `dalif export --format safetensors` instead of a
     /// checkpoint; its configuration comes with it (or from RUN_DIR when given).
     #[arg(long, value_name = "FILE")]
@@ -48,7 +48,7 @@ pub struct Trained {
 
 impl SourceArgs {
     /// The `checkpoint` of the run in `run_dir`, its data read from `data_root` if given.
-    pub fn run(run_dir: PathBuf, checkpoint: Which, data_root: Option<PathBuf>) -> Self {
+    pub fn run(run_dir: PathBuf, checkpoint: CheckpointKind, data_root: Option<PathBuf>) -> Self {
         Self {
             run_dir: Some(run_dir),
             checkpoint,
@@ -77,14 +77,11 @@ impl SourceArgs {
                 (network, weights.display().to_string(), None)
             }
             (None, Some(dir)) => {
-                let (kind, name) = match self.checkpoint {
-                    Which::Last => (CheckpointKind::Last, "last"),
-                    Which::Best => (CheckpointKind::Best, "best"),
-                };
+                let kind = self.checkpoint;
                 let (network, state) =
                     run::load_network(dir, &config, kind, test.as_ref(), device)?;
                 let label = format!(
-                    "{} ({name} checkpoint, after epoch {})",
+                    "{} ({kind} checkpoint, after epoch {})",
                     dir.path().display(),
                     state.epochs_done
                 );

@@ -10,6 +10,7 @@ pub mod export;
 pub mod graph;
 pub mod layers;
 pub mod models;
+pub mod names;
 pub mod neuron;
 pub mod run;
 pub mod training;

@@ -8,6 +8,7 @@ use dalif::models::{
     CifarSmallConfig, ModelConfig, ModelKind, SpikingClassifier, VggSnnConfig, learnable_params,
 };
 use dalif::neuron::{DecayParam, NeuronKind};
+use strum::VariantArray;
 
 fn cifar_small(neuron: NeuronKind) -> CifarSmallConfig {
     CifarSmallConfig {
@@ -102,7 +103,7 @@ fn resnets_have_the_parameters_of_their_layer_tables() {
 #[test]
 fn dalif_adds_two_parameters_per_spiking_layer_in_every_model() {
     let device = Device::flex().autodiff();
-    for kind in ModelKind::ALL {
+    for &kind in ModelKind::VARIANTS {
         let size = 48;
         let lif = model(kind, NeuronKind::Lif, 2, 10, size);
         let dalif = model(kind, NeuronKind::Dalif, 2, 10, size);
@@ -145,13 +146,18 @@ fn resnets_run_on_event_frames_and_report_every_firing_rate() {
 
 #[test]
 fn model_names_parse_and_unknown_ones_are_refused() {
-    for kind in ModelKind::ALL {
+    for &kind in ModelKind::VARIANTS {
         assert_eq!(kind.name().parse::<ModelKind>(), Ok(kind));
     }
     assert_eq!(
         "cifar_small".parse::<ModelKind>(),
         Ok(ModelKind::CifarSmall)
     );
+    assert_eq!(
+        "CIFAR_Small".parse::<ModelKind>(),
+        Ok(ModelKind::CifarSmall)
+    );
+    assert_eq!("ResNet19".parse::<ModelKind>(), Ok(ModelKind::ResNet19));
     let err = "resnet50".parse::<ModelKind>().unwrap_err();
     assert!(
         err.contains("unknown model 'resnet50'") && err.contains("vggsnn"),
@@ -204,7 +210,7 @@ fn vggsnn_checks_its_input_size_and_runs() {
 
 #[test]
 fn model_names_are_the_same_in_config_files() {
-    for kind in ModelKind::ALL {
+    for &kind in ModelKind::VARIANTS {
         let json = serde_json::to_string(&kind).unwrap();
         assert_eq!(json, format!("\"{}\"", kind.name()));
         assert_eq!(serde_json::from_str::<ModelKind>(&json).unwrap(), kind);

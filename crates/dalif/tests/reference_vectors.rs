@@ -65,11 +65,10 @@ impl Vector {
             .unwrap();
         DaLifOp {
             v_th: self.cfg_f64("v_th"),
-            reset: match self.cfg_str("reset") {
-                "hard" => Reset::Hard,
-                "soft" => Reset::Soft,
-                r => panic!("{}: unknown reset {r}", self.name),
-            },
+            reset: self
+                .cfg_str("reset")
+                .parse()
+                .unwrap_or_else(|e| panic!("{}: {e}", self.name)),
             detach_reset: self.cfg["detach_reset"].as_bool().unwrap(),
             surrogate,
             spike: SpikeFunction::Heaviside,

@@ -12,12 +12,12 @@ pub use vggsnn::{VggSnn, VggSnnConfig};
 
 use crate::graph::LayerGraph;
 use crate::layers::SpikeMonitor;
+use crate::names::{self, named};
 use crate::neuron::{DaLif, DaLifConfig, DecayParam, NeuronError, NeuronKind};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
+use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 
 /// The number of learnable parameters: those that take gradients, so batch-norm running
 /// statistics (which burn's `num_params` counts) are left out. `module` must live on an
@@ -115,67 +115,39 @@ impl SpikingClassifier for VggSnn {
     }
 }
 
-/// The models of the zoo, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The models of the zoo, by name: the variant's in lower case, except `cifar-small` (which
+/// also reads as `cifar_small`); parsing ignores case.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Display, EnumString, IntoStaticStr, VariantArray, EnumMessage,
+)]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = String,
+    parse_err_fn = names::unknown::<Self>
+)]
 pub enum ModelKind {
-    #[serde(rename = "cifar-small")]
+    /// Four spiking conv layers and a linear classifier: the quick model.
+    #[strum(to_string = "cifar-small", serialize = "cifar_small")]
     CifarSmall,
-    #[serde(rename = "resnet19")]
+    /// Spiking ResNet-19 (tdBN), for CIFAR.
     ResNet19,
-    #[serde(rename = "resnet20")]
+    /// Spiking ResNet-20, for CIFAR and event data.
     ResNet20,
-    #[serde(rename = "resnet18")]
+    /// Spiking ResNet-18, for ImageNet.
     ResNet18,
-    #[serde(rename = "resnet34")]
+    /// Spiking ResNet-34, for ImageNet.
     ResNet34,
-    #[serde(rename = "vggsnn")]
+    /// VGGSNN (TET), for CIFAR10-DVS.
     VggSnn,
 }
 
+named!(ModelKind, "model");
+
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
-        ModelKind::CifarSmall,
-        ModelKind::ResNet19,
-        ModelKind::ResNet20,
-        ModelKind::ResNet18,
-        ModelKind::ResNet34,
-        ModelKind::VggSnn,
-    ];
-
+    /// The model's name.
     pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::CifarSmall => "cifar-small",
-            ModelKind::ResNet19 => "resnet19",
-            ModelKind::ResNet20 => "resnet20",
-            ModelKind::ResNet18 => "resnet18",
-            ModelKind::ResNet34 => "resnet34",
-            ModelKind::VggSnn => "vggsnn",
-        }
-    }
-}
-
-impl fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ModelKind {
-    type Err = String;
-
-    /// Accepts the names of [`ModelKind::name`], and `cifar_small` for the small CNN.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let wanted = s.to_ascii_lowercase().replace('_', "-");
-        Self::ALL
-            .into_iter()
-            .find(|m| m.name() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|m| m.name()).collect();
-                format!(
-                    "unknown model '{s}' (expected one of: {})",
-                    names.join(", ")
-                )
-            })
+        self.into()
     }
 }
 

@@ -2,7 +2,9 @@
 //! one operation.
 
 use super::Surrogate;
+use crate::names::{self, named};
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 
 /// Errors in a neuron configuration or its input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -14,8 +16,14 @@ pub enum NeuronError {
 }
 
 /// How the membrane is reset after a spike.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Display, EnumString, IntoStaticStr, VariantArray,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = String,
+    parse_err_fn = names::unknown::<Self>
+)]
 pub enum Reset {
     /// `H = V (1 - S)`: back to 0.
     #[default]
@@ -24,9 +32,27 @@ pub enum Reset {
     Soft,
 }
 
+named!(Reset, "reset");
+
 /// The map `f` from an unconstrained learnable weight to a decay: `alpha = f(w_a)`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+    EnumMessage,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = String,
+    parse_err_fn = names::unknown::<Self>
+)]
 pub enum DecayParam {
     /// `f = tanh`, decays in (-1, 1); the paper finds it better than sigmoid.
     #[default]
@@ -34,6 +60,8 @@ pub enum DecayParam {
     /// `f = sigmoid`, decays in (0, 1).
     Sigmoid,
 }
+
+named!(DecayParam, "parametrisation");
 
 impl DecayParam {
     /// `f(w)`.
@@ -55,30 +83,6 @@ impl DecayParam {
             DecayParam::Sigmoid => Err(NeuronError::Config(format!(
                 "decay {c} is outside sigmoid's range (0, 1)"
             ))),
-        }
-    }
-}
-
-impl std::fmt::Display for DecayParam {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            DecayParam::Tanh => "tanh",
-            DecayParam::Sigmoid => "sigmoid",
-        })
-    }
-}
-
-/// Parses `tanh` or `sigmoid`.
-impl std::str::FromStr for DecayParam {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "tanh" => Ok(DecayParam::Tanh),
-            "sigmoid" => Ok(DecayParam::Sigmoid),
-            other => Err(format!(
-                "unknown parametrisation '{other}' (expected tanh or sigmoid)"
-            )),
         }
     }
 }
@@ -117,8 +121,14 @@ impl Default for Decay {
 }
 
 /// What the forward pass emits as the spike.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Display, EnumString, IntoStaticStr, VariantArray,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = String,
+    parse_err_fn = names::unknown::<Self>
+)]
 pub enum SpikeFunction {
     /// The exact Heaviside step `S = [V - v_th >= 0]` (what a spiking network uses).
     #[default]
@@ -128,6 +138,8 @@ pub enum SpikeFunction {
     /// backward pass. A validation and annealing tool, not a spiking network.
     Smooth,
 }
+
+named!(SpikeFunction, "spike function");
 
 /// Configuration of a spiking neuron layer (DA-LIF, PLIF or LIF) over `[T, B, ...]` inputs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

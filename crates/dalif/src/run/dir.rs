@@ -20,6 +20,7 @@
 //! best epoch: [`RunDir::recover`] puts `best` back in step with `last` when a run stopped
 //! between the two.
 
+use crate::names::{self, named};
 use crate::training::{EpochMetrics, TrainState};
 use burn::module::Module;
 use burn::optim::{ModuleOptimizer, OptimizerRecord};
@@ -27,6 +28,7 @@ use burn::store::ModuleRecord;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 
 use super::{RunConfig, RunError};
 
@@ -39,8 +41,15 @@ const OPTIMIZER: &str = "optimizer.bpk";
 const STATE: &str = "state.json";
 const LOCK: &str = "lock";
 
-/// Which checkpoint of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which checkpoint of a run; its name is also that of its pointer file.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Display, EnumString, IntoStaticStr, VariantArray, EnumMessage,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = String,
+    parse_err_fn = names::unknown::<Self>
+)]
 pub enum CheckpointKind {
     /// The end of the last completed epoch.
     Last,
@@ -48,12 +57,11 @@ pub enum CheckpointKind {
     Best,
 }
 
+named!(CheckpointKind, "checkpoint");
+
 impl CheckpointKind {
     fn pointer(self) -> &'static str {
-        match self {
-            CheckpointKind::Last => "last",
-            CheckpointKind::Best => "best",
-        }
+        self.into()
     }
 }
 

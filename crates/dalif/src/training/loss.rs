@@ -1,12 +1,19 @@
 //! Classification losses on per-step logits `[T, B, K]`.
 
+use crate::names::{self, named};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
-use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 /// How per-step logits become a loss.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Display, EnumString, IntoStaticStr, VariantArray,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = String,
+    parse_err_fn = names::unknown::<Self>
+)]
 pub enum Readout {
     /// Cross-entropy of the logits averaged over T (the usual SNN readout).
     #[default]
@@ -14,6 +21,8 @@ pub enum Readout {
     /// TET (Deng et al. 2022): the mean over t of the cross-entropy of each step's logits.
     Tet,
 }
+
+named!(Readout, "readout");
 
 /// The prediction: logits averaged over time, `[T, B, K] -> [B, K]`.
 pub fn mean_logits(logits: Tensor<3>) -> Tensor<2> {

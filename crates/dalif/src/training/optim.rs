@@ -1,45 +1,44 @@
 //! Optimisers, built from burn's, with weight decay optionally kept off the parameters that
 //! should not shrink towards zero.
 
+use crate::names::{self, named};
 use burn::module::{Module, ModuleVisitor, Param, ParamGroup, ParamId};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamWConfig, LambConfig, ModuleOptimizer, Optimizer, SgdConfig};
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
+use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 
 /// The optimiser of a training run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Display, EnumString, IntoStaticStr, VariantArray, EnumMessage,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = String,
+    parse_err_fn = names::unknown::<Self>
+)]
 pub enum OptimizerKind {
     /// SGD with momentum 0.9, no dampening (PyTorch's form); L2 weight decay.
     Sgd,
     /// SGD with Nesterov momentum 0.9; L2 weight decay.
     SgdNesterov,
     /// AdamW (betas 0.9/0.999), decoupled weight decay.
+    // Configuration files written before its name came from strum have `adam-w` (serde's
+    // kebab case of the variant).
+    #[strum(to_string = "adamw", serialize = "adam-w")]
     AdamW,
     /// LAMB (You et al. 2020; betas 0.9/0.999, eps 1e-6): Adam's update with weight decay,
     /// scaled per tensor by the trust ratio `||w|| / ||update||`.
     Lamb,
 }
 
-impl OptimizerKind {
-    pub const ALL: [OptimizerKind; 4] = [
-        OptimizerKind::Sgd,
-        OptimizerKind::SgdNesterov,
-        OptimizerKind::AdamW,
-        OptimizerKind::Lamb,
-    ];
+named!(OptimizerKind, "optimizer");
 
+impl OptimizerKind {
+    /// The optimiser's name.
     pub fn name(self) -> &'static str {
-        match self {
-            OptimizerKind::Sgd => "sgd",
-            OptimizerKind::SgdNesterov => "sgd-nesterov",
-            OptimizerKind::AdamW => "adamw",
-            OptimizerKind::Lamb => "lamb",
-        }
+        self.into()
     }
 
     /// The optimiser with `weight_decay` on every parameter except those in `exempt`, which
@@ -94,27 +93,4 @@ pub fn no_decay_params<M: Module>(module: &M) -> Vec<ParamId> {
     let mut collect = Collect(Vec::new());
     module.visit(&mut collect);
     collect.0
-}
-
-impl fmt::Display for OptimizerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for OptimizerKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|o| o.name()).collect();
-                format!(
-                    "unknown optimizer '{s}' (expected one of: {})",
-                    names.join(", ")
-                )
-            })
-    }
 }
