@@ -8,17 +8,9 @@ use common::*;
 use dalif::neuron::op::{DaLifBackend, DaLifOp};
 use dalif::neuron::{Reset, SpikeFunction, Surrogate};
 
-const SURROGATES: [Surrogate; 5] = [
-    Surrogate::Sigmoid { alpha: 4.0 },
-    Surrogate::Atan { alpha: 2.0 },
-    Surrogate::Triangle { alpha: 1.0 },
-    Surrogate::Rectangle { alpha: 1.0 },
-    Surrogate::DspikeTanh { k: 3.0 },
-];
-
 fn ops(spike: SpikeFunction) -> Vec<DaLifOp> {
     let mut all = Vec::new();
-    for surrogate in SURROGATES {
+    for surrogate in Surrogate::all() {
         for reset in [Reset::Hard, Reset::Soft] {
             for detach_reset in [false, true] {
                 all.push(DaLifOp {

@@ -6,14 +6,22 @@
 //! derivative is the surrogate), used by [`SpikeFunction::Smooth`](super::SpikeFunction) so
 //! that finite differences can verify the hand-written backward.
 
+use crate::names::unknown_among;
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use strum::{EnumIter, IntoEnumIterator, IntoStaticStr, VariantNames};
 
 /// A surrogate derivative `sg(x) ≈ dS/dV` with its shape parameter.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// The family's name is its variant's, in kebab case, for strum ([`Surrogate::name`]) and serde
+/// (the `kind` of a configuration) alike.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Serialize, Deserialize, IntoStaticStr, VariantNames, EnumIter,
+)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Surrogate {
     /// `sg(x) = a * s * (1 - s)`, `s = sigmoid(a x)` (SpikingJelly `Sigmoid`, default a = 4).
     Sigmoid { alpha: f64 },
@@ -34,42 +42,32 @@ pub enum Surrogate {
 }
 
 impl Default for Surrogate {
+    /// The sigmoid, with its default parameter.
     fn default() -> Self {
-        Surrogate::Sigmoid { alpha: 4.0 }
+        let sigmoid = Surrogate::Sigmoid { alpha: 0.0 };
+        sigmoid.with_parameter(sigmoid.default_parameter())
     }
 }
 
 impl Surrogate {
-    /// The surrogate names accepted by [`Surrogate::from_str`].
-    pub const NAMES: [&'static str; 5] =
-        ["sigmoid", "atan", "triangle", "rectangle", "dspike-tanh"];
+    /// The surrogate names accepted by [`Surrogate::from_str`], one per family.
+    pub const NAMES: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
+
+    /// Every surrogate family, each with its default parameter.
+    pub fn all() -> impl Iterator<Item = Surrogate> {
+        Self::iter().map(|s| s.with_parameter(s.default_parameter()))
+    }
 
     /// The surrogate `name` with its default parameter.
     pub fn with_default_parameter(name: &str) -> Result<Self, String> {
-        Ok(match name {
-            "sigmoid" => Surrogate::Sigmoid { alpha: 4.0 },
-            "atan" => Surrogate::Atan { alpha: 2.0 },
-            "triangle" => Surrogate::Triangle { alpha: 1.0 },
-            "rectangle" => Surrogate::Rectangle { alpha: 1.0 },
-            "dspike-tanh" => Surrogate::DspikeTanh { k: 3.0 },
-            other => {
-                return Err(format!(
-                    "unknown surrogate '{other}' (expected one of: {})",
-                    Self::NAMES.join(", ")
-                ));
-            }
-        })
+        Self::all()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| unknown_among("surrogate", name, Self::NAMES))
     }
 
     /// The name of the surrogate family.
     pub fn name(&self) -> &'static str {
-        match self {
-            Surrogate::Sigmoid { .. } => "sigmoid",
-            Surrogate::Atan { .. } => "atan",
-            Surrogate::Triangle { .. } => "triangle",
-            Surrogate::Rectangle { .. } => "rectangle",
-            Surrogate::DspikeTanh { .. } => "dspike-tanh",
-        }
+        self.into()
     }
 
     /// The shape parameter (`alpha` or `k`).
@@ -81,6 +79,29 @@ impl Surrogate {
             | Surrogate::Rectangle { alpha } => alpha,
             Surrogate::DspikeTanh { k } => k,
         }
+    }
+
+    /// The family's usual parameter: SpikingJelly's defaults, and the DA-LIF authors' `k` for
+    /// Dspike.
+    pub fn default_parameter(&self) -> f64 {
+        match self {
+            Surrogate::Sigmoid { .. } => 4.0,
+            Surrogate::Atan { .. } => 2.0,
+            Surrogate::Triangle { .. } | Surrogate::Rectangle { .. } => 1.0,
+            Surrogate::DspikeTanh { .. } => 3.0,
+        }
+    }
+
+    /// The same family with the shape parameter `parameter`.
+    pub fn with_parameter(mut self, parameter: f64) -> Self {
+        match &mut self {
+            Surrogate::Sigmoid { alpha }
+            | Surrogate::Atan { alpha }
+            | Surrogate::Triangle { alpha }
+            | Surrogate::Rectangle { alpha } => *alpha = parameter,
+            Surrogate::DspikeTanh { k } => *k = parameter,
+        }
+        self
     }
 
     /// Checks that the parameter is a finite positive number.
@@ -118,13 +139,7 @@ impl FromStr for Surrogate {
                 .trim()
                 .parse()
                 .map_err(|_| format!("surrogate parameter '{p}' is not a number"))?;
-            match &mut surrogate {
-                Surrogate::Sigmoid { alpha }
-                | Surrogate::Atan { alpha }
-                | Surrogate::Triangle { alpha }
-                | Surrogate::Rectangle { alpha } => *alpha = value,
-                Surrogate::DspikeTanh { k } => *k = value,
-            }
+            surrogate = surrogate.with_parameter(value);
         }
         surrogate.validate()?;
         Ok(surrogate)
@@ -305,6 +320,18 @@ impl Surrogate {
         }
     }
 
+    /// `sg(x)`, the surrogate derivative at `x = V - v_th`, in f64: the definition the fused
+    /// kernels evaluate (the tensor-op fallback composes the same formula of tensor operations).
+    pub fn grad(&self, v_th: f64, x: f64) -> f64 {
+        self.visit(v_th, At(x)).0
+    }
+
+    /// The smooth spike `F(x)` at `x = V - v_th` whose derivative is [`grad`](Self::grad), in
+    /// f64, as the fused kernels evaluate it.
+    pub fn primitive(&self, v_th: f64, x: f64) -> f64 {
+        self.visit(v_th, At(x)).1
+    }
+
     /// Calls `visitor` with this surrogate as a concrete [`SpikeShape`] in the float `F`.
     pub(crate) fn visit<F: KernelFloat, V: ShapeVisitor<F>>(
         &self,
@@ -337,36 +364,30 @@ impl Surrogate {
     }
 }
 
+/// `(grad, primitive)` of a surrogate at one point, in f64.
+struct At(f64);
+
+impl ShapeVisitor<f64> for At {
+    type Output = (f64, f64);
+    fn visit<S: SpikeShape<f64>>(self, s: S) -> (f64, f64) {
+        (s.grad(self.0), s.primitive(self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `(grad, primitive)` of a surrogate at one point, in f64.
-    struct At(f64);
-    impl ShapeVisitor<f64> for At {
-        type Output = (f64, f64);
-        fn visit<S: SpikeShape<f64>>(self, s: S) -> (f64, f64) {
-            (s.grad(self.0), s.primitive(self.0))
-        }
-    }
     fn grad(s: Surrogate, v_th: f64, x: f64) -> f64 {
-        s.visit(v_th, At(x)).0
+        s.grad(v_th, x)
     }
     fn primitive(s: Surrogate, v_th: f64, x: f64) -> f64 {
-        s.visit(v_th, At(x)).1
+        s.primitive(v_th, x)
     }
-
-    const ALL: [Surrogate; 5] = [
-        Surrogate::Sigmoid { alpha: 4.0 },
-        Surrogate::Atan { alpha: 2.0 },
-        Surrogate::Triangle { alpha: 1.0 },
-        Surrogate::Rectangle { alpha: 1.0 },
-        Surrogate::DspikeTanh { k: 3.0 },
-    ];
 
     #[test]
     fn grad_is_the_derivative_of_the_primitive() {
-        for s in ALL {
+        for s in Surrogate::all() {
             for v_th in [1.0, 0.5] {
                 let h = 1e-6;
                 for i in -300..300 {
@@ -395,7 +416,7 @@ mod tests {
 
     #[test]
     fn primitives_go_from_zero_to_one_through_one_half() {
-        for s in ALL {
+        for s in Surrogate::all() {
             assert!((primitive(s, 1.0, 0.0) - 0.5).abs() < 1e-12, "{s}");
             assert!(primitive(s, 1.0, -50.0) < 0.02, "{s}");
             assert!(primitive(s, 1.0, 50.0) > 0.98, "{s}");
@@ -429,6 +450,23 @@ mod tests {
             worst = worst.max((got - want).abs() / want);
         }
         assert!(worst < 3e-7, "relative error {worst:e}");
+    }
+
+    #[test]
+    fn names_are_those_serde_writes() {
+        assert_eq!(Surrogate::all().count(), Surrogate::NAMES.len());
+        for (s, name) in Surrogate::all().zip(Surrogate::NAMES) {
+            assert_eq!(s.name(), *name);
+            assert_eq!(s.to_string(), format!("{name}:{}", s.parameter()));
+            assert_eq!(s.to_string().parse::<Surrogate>(), Ok(s));
+            assert_eq!(name.parse::<Surrogate>(), Ok(s));
+            let json = serde_json::to_value(s).unwrap();
+            assert_eq!(json["kind"], *name);
+            assert_eq!(serde_json::from_value::<Surrogate>(json).unwrap(), s);
+        }
+        assert_eq!(Surrogate::default(), Surrogate::Sigmoid { alpha: 4.0 });
+        let err = "gauss".parse::<Surrogate>().unwrap_err();
+        assert!(Surrogate::NAMES.iter().all(|n| err.contains(n)), "{err}");
     }
 
     #[test]
