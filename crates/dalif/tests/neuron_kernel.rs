@@ -183,6 +183,82 @@ fn fused_kernel_in_f32_is_close_to_f64() {
     assert!(max_abs_diff(&read_f64(&gx64), &read_f64(&gx32)) < 1e-4);
 }
 
+/// Potentials `V` worth checking `surrogate` at, for threshold `v_th`: `V - v_th` over a grid
+/// across the window and beyond and in the far tails, and at the threshold and every window
+/// edge, with the potentials just either side of each (their neighbouring floats, and 1e-9).
+fn surrogate_potentials(surrogate: Surrogate, v_th: f64) -> Vec<f64> {
+    let p = surrogate.parameter();
+    let mut xs: Vec<f64> = (-400..=400).map(|i| i as f64 * 0.0075).collect();
+    xs.extend([-1e3, -50.0, -10.0, 10.0, 50.0, 1e3]);
+    let mut vs: Vec<f64> = xs.iter().map(|x| x + v_th).collect();
+    // The threshold, and the rectangle (1/2a), triangle (1/a) and Dspike (v_th/2) edges.
+    for edge in [0.0, 0.5 / p, 1.0 / p, 0.5 * v_th] {
+        for v in [v_th + edge, v_th - edge] {
+            vs.extend([v, v.next_down(), v.next_up(), v - 1e-9, v + 1e-9]);
+        }
+    }
+    vs
+}
+
+/// The fallback's surrogate formulas (composed of tensor operations, so they cannot call the
+/// scalar ones) against the scalar definitions the fused kernels use, for every surrogate.
+/// One step with `alpha = 1` and an upstream gradient of 1 makes the smooth spike the
+/// primitive and `dL/dX` the surrogate gradient, element by element; both sides subtract
+/// `v_th` from the same `V`.
+#[test]
+fn fallback_surrogates_equal_the_scalar_definitions() {
+    let tol = 1e-12;
+    let mut checked = 0;
+    for family in Surrogate::all() {
+        for surrogate in [family, family.with_parameter(1.7 * family.parameter())] {
+            for v_th in [1.0, 0.6] {
+                let v = surrogate_potentials(surrogate, v_th);
+                let shape = [1, v.len()];
+                let op = DaLifOp {
+                    v_th,
+                    reset: Reset::Hard,
+                    detach_reset: false,
+                    surrogate,
+                    spike: SpikeFunction::Smooth,
+                };
+                let one = prim_f64(&[1.0], &[1]);
+                let (out, (gx, _, _)) = fallback(
+                    &prim_f64(&v, &shape),
+                    &one,
+                    &one,
+                    &prim_f64(&vec![1.0; v.len()], &shape),
+                    op,
+                );
+                let x: Vec<f64> = v.iter().map(|v| v - v_th).collect();
+                let scalar = |f: fn(&Surrogate, f64, f64) -> f64| -> Vec<f64> {
+                    x.iter().map(|&x| f(&surrogate, v_th, x)).collect()
+                };
+                for (what, got, want) in [
+                    (
+                        "primitive",
+                        read_f64(&out.spikes),
+                        scalar(Surrogate::primitive),
+                    ),
+                    ("grad", read_f64(&gx), scalar(Surrogate::grad)),
+                ] {
+                    let worst = max_abs_diff(&got, &want);
+                    let examples: String = (0..x.len())
+                        .filter(|&i| !(got[i] - want[i]).abs().le(&tol))
+                        .take(3)
+                        .map(|i| format!("; x = {}: {} vs {}", x[i], got[i], want[i]))
+                        .collect();
+                    assert!(
+                        worst <= tol,
+                        "{surrogate} v_th = {v_th}: the fallback's {what} differs from the scalar one by {worst:e}{examples}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 4 * Surrogate::NAMES.len());
+}
+
 fn heaviside_op() -> DaLifOp {
     ops(SpikeFunction::Heaviside)[0]
 }

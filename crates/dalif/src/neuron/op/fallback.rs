@@ -124,7 +124,8 @@ fn reset<B: Backend>(v: Ft<B>, s: Ft<B>, op: &DaLifOp) -> Ft<B> {
     }
 }
 
-/// The surrogate's smooth primitive at `x = V - v_th` (the same functions as the fused kernel's `SpikeShape`s).
+/// The surrogate's smooth primitive at `x = V - v_th`: [`Surrogate::primitive`] composed of
+/// tensor operations (`tests/neuron_kernel.rs` checks the two agree for every surrogate).
 fn primitive<B: Backend>(x: Ft<B>, op: &DaLifOp) -> Ft<B> {
     let p = op.surrogate.parameter();
     match op.surrogate {
@@ -149,7 +150,8 @@ fn primitive<B: Backend>(x: Ft<B>, op: &DaLifOp) -> Ft<B> {
     }
 }
 
-/// `sg(x)`, the surrogate derivative at `x = V - v_th`.
+/// `sg(x)`, the surrogate derivative at `x = V - v_th`: [`Surrogate::grad`] composed of tensor
+/// operations (`tests/neuron_kernel.rs` checks the two agree for every surrogate).
 fn surrogate_grad<B: Backend>(x: Ft<B>, op: &DaLifOp) -> Ft<B> {
     let p = op.surrogate.parameter();
     match op.surrogate {
