@@ -12,6 +12,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use dalif::export::{ExportError, NirOptions, or_unit_name, write_nir};
 use dalif::graph::{GraphBuilder, LayerGraph, Op};
 use dalif::layers::SpikeMonitor;
+use dalif::layers::{Pool, Tracer};
 use dalif::models::{ModelConfig, ModelKind, Network, SpikingClassifier, init_seeded};
 use dalif::neuron::{Reset, SpikeFunction};
 use dalif::run::{self, CheckpointKind, RunDir};
@@ -138,7 +139,7 @@ fn exported_graphs_of_every_model_load_in_nir_with_their_shapes_edges_and_decays
             ModelKind::ResNet20 | ModelKind::ResNet18 | ModelKind::ResNet34 => (2, 16),
         };
         let network = init_seeded(&device, 3, || model(kind, cin, size).init(&device)).unwrap();
-        let graph = network.graph([cin, size, size], &device);
+        let graph = network.graph(&[cin, size, size], &device);
         assert_eq!(graph.neurons().len(), network.neurons().len());
         let path = tmp.join(format!("{kind}.nir"));
         write_nir(&path, &graph, &NirOptions { dt: DT }, &[]).unwrap();
@@ -149,8 +150,8 @@ fn exported_graphs_of_every_model_load_in_nir_with_their_shapes_edges_and_decays
     // A max pool of real values (here the network input) is not the OR of its window:
     // refused, and no file is left behind.
     let path = tmp.join("refused.nir");
-    let (mut g, x) = GraphBuilder::new([1, 4, 4], &device);
-    let x = g.max_pool("pool", 2, 2, 0, x);
+    let (mut g, x) = GraphBuilder::new(&[1, 4, 4], &device);
+    let x = g.max_pool("pool", Pool::new(2, 2), x);
     let x = g.flatten("flatten", x);
     let x = g.linear("fc", &LinearConfig::new(4, 2).init(&device), x);
     let err = write_nir(&path, &g.finish(x), &NirOptions::default(), &[]).unwrap_err();
@@ -164,7 +165,7 @@ fn exported_graphs_of_every_model_load_in_nir_with_their_shapes_edges_and_decays
     let smooth = |kind, size| {
         let mut graph = init_seeded(&device, 3, || model(kind, 2, size).init(&device))
             .unwrap()
-            .graph([2, size, size], &device);
+            .graph(&[2, size, size], &device);
         for node in &mut graph.nodes {
             if let Op::Neuron(p) = &mut node.op {
                 p.spike = SpikeFunction::Smooth;
@@ -183,7 +184,7 @@ fn exported_graphs_of_every_model_load_in_nir_with_their_shapes_edges_and_decays
     // No soft reset.
     let mut graph = init_seeded(&device, 3, || model(ModelKind::VggSnn, 2, 16).init(&device))
         .unwrap()
-        .graph([2, 16, 16], &device);
+        .graph(&[2, 16, 16], &device);
     for node in &mut graph.nodes {
         if let Op::Neuron(p) = &mut node.op {
             p.reset = Reset::Soft;
@@ -234,8 +235,15 @@ fn train_export_simulate(tmp: &Path, train_args: &[&str]) {
     let (dir, config) = RunDir::open(&run_dir).unwrap();
     let steps = config.train.steps;
     let (_, test) = config.data.open(steps, &cache).unwrap();
-    let (network, _) =
-        run::load_network(&dir, &config, CheckpointKind::Best, test.as_ref(), &device).unwrap();
+    let (network, _) = run::load_network(
+        &dir,
+        &config,
+        CheckpointKind::Best,
+        run::zoo,
+        test.as_ref(),
+        &device,
+    )
+    .unwrap();
     let sample = test.get(0).unwrap();
     let (frames, shape) = match sample.shape[..] {
         [t, c, h, w] => (sample.data, [t, c, h, w]),
@@ -260,7 +268,7 @@ fn simulate(network: &Network, frames: &[f32], shape: [usize; 4], nir: &Path, de
         .try_to_vec::<f32>()
         .unwrap();
     let trains = monitor.into_spike_trains();
-    let graph = network.graph([c, h, w], device);
+    let graph = network.graph(&[c, h, w], device);
     let names: Vec<_> = graph
         .neurons()
         .iter()
@@ -335,7 +343,7 @@ fn a_padded_max_pool_simulates_exactly() {
     let path = tmp.join("resnet18.nir");
     write_nir(
         &path,
-        &network.graph([c, size, size], &device),
+        &network.graph(&[c, size, size], &device),
         &NirOptions { dt: DT },
         &[],
     )
