@@ -9,7 +9,7 @@
 //! running statistics of inference.
 
 use crate::layers::{ConvBn, Pool, Tracer};
-use crate::neuron::{DaLif, Reset};
+use crate::neuron::{DaLif, Reset, SpikeFunction};
 use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
@@ -23,6 +23,8 @@ pub struct NeuronParams {
     pub beta: Vec<f32>,
     pub v_th: f64,
     pub reset: Reset,
+    /// Heaviside (binary spikes) or the smooth validation tool (real values).
+    pub spike: SpikeFunction,
 }
 
 /// One per-step operation.
@@ -118,6 +120,22 @@ impl LayerGraph {
             }
         }
         Some(sources)
+    }
+
+    /// Whether every value `id` outputs is a binary spike, 0 or 1: `id` is a neuron with
+    /// Heaviside spikes, or a max pooling or flattening whose single input outputs binary
+    /// spikes (the maximum of 0s and 1s is 0 or 1; a reshape keeps the values). Not an
+    /// average pooling (fractions), nor a node with several inputs (their sum counts to 2 and
+    /// more), nor the network input, a convolution or an affine map (real values).
+    pub fn emits_binary_spikes(&self, id: NodeId) -> bool {
+        match &self.nodes[id].op {
+            Op::Neuron(p) => p.spike == SpikeFunction::Heaviside,
+            Op::MaxPool2d { .. } | Op::Flatten => match self.inputs(id)[..] {
+                [from] => self.emits_binary_spikes(from),
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     /// Indices of the neuron nodes, in forward order.
@@ -267,6 +285,7 @@ impl Tracer for GraphBuilder {
             beta,
             v_th: config.v_th,
             reset: config.reset,
+            spike: config.spike,
         });
         let shape = self.shape(from[0]).to_vec();
         self.push(name, op, &from, shape)
