@@ -1,11 +1,11 @@
 //! The flags that set a run's configuration, on top of a preset or the defaults.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 use dalif::layers::NeuronKind;
 use dalif::models::ModelKind;
-use dalif::neuron::DecayParam;
+use dalif::neuron::{DecayParam, Reset, Surrogate};
 use dalif::run::{DataConfig, RunConfig};
 use dalif::training::{OptimizerKind, Readout};
 use dalif_data::DatasetKind;
@@ -51,6 +51,28 @@ pub struct ConfigArgs {
     /// (decays in (0, 1)).
     #[arg(long)]
     pub param: Option<DecayParam>,
+    /// Surrogate derivative of the spike, NAME or NAME:PARAMETER: sigmoid (default, 4),
+    /// atan (2), triangle (1), rectangle (1), dspike-tanh (3).
+    #[arg(long, value_name = "NAME[:P]")]
+    pub surrogate: Option<Surrogate>,
+    /// Firing threshold v_th. Default 1.
+    #[arg(long)]
+    pub v_th: Option<f64>,
+    /// Reset after a spike: hard (to 0, the default) or soft (subtract v_th).
+    #[arg(long, value_parser = parse_reset)]
+    pub reset: Option<Reset>,
+    /// Treat the spike inside the reset as a constant in the backward pass.
+    #[arg(long)]
+    pub detach_reset: bool,
+    /// One learnable decay pair per channel instead of one per layer.
+    #[arg(long)]
+    pub per_channel: bool,
+    /// DA-LIF's initial decays alpha,beta. Default 0.5,0.5.
+    #[arg(long, value_name = "ALPHA,BETA", value_parser = parse_pair)]
+    pub init_decays: Option<[f64; 2]>,
+    /// LIF's time constant, PLIF's initial one. Default 2.
+    #[arg(long)]
+    pub tau: Option<f64>,
     /// Time steps T (images are repeated T times; event data give T frames). Default 4.
     #[arg(long)]
     pub steps: Option<usize>,
@@ -139,6 +161,24 @@ fn parse_size(s: &str) -> Result<[usize; 2], String> {
     .ok_or_else(|| format!("'{s}' is not a size like 48x48 or 48"))
 }
 
+fn parse_reset(s: &str) -> Result<Reset, String> {
+    match s {
+        "hard" => Ok(Reset::Hard),
+        "soft" => Ok(Reset::Soft),
+        _ => Err(format!("unknown reset '{s}' (expected hard or soft)")),
+    }
+}
+
+fn parse_pair(s: &str) -> Result<[f64; 2], String> {
+    match s
+        .split_once(',')
+        .map(|(a, b)| (a.trim().parse(), b.trim().parse()))
+    {
+        Some((Ok(a), Ok(b))) => Ok([a, b]),
+        _ => Err(format!("'{s}' is not two numbers like 0.5,0.5")),
+    }
+}
+
 fn parse_normalization(s: &str) -> Result<dalif_data::Normalization, String> {
     let v: Vec<f32> = s
         .split(',')
@@ -189,6 +229,28 @@ impl ConfigArgs {
         }
         if let Some(v) = self.param {
             c.model.param = v;
+        }
+        let m = &mut c.model;
+        if let Some(v) = self.surrogate {
+            m.surrogate = v;
+        }
+        if let Some(v) = self.v_th {
+            m.v_th = v;
+        }
+        if let Some(v) = self.reset {
+            m.reset = v;
+        }
+        if self.detach_reset {
+            m.detach_reset = true;
+        }
+        if self.per_channel {
+            m.per_channel = true;
+        }
+        if let Some(v) = self.init_decays {
+            m.init_decays = v;
+        }
+        if let Some(v) = self.tau {
+            m.tau = v;
         }
         let t = &mut c.train;
         if let Some(v) = self.steps {
@@ -245,22 +307,8 @@ impl ConfigArgs {
         if let Some(v) = self.seed {
             t.seed = v;
         }
-        if t.epochs == 0 || t.batch_size == 0 || t.steps == 0 {
-            bail!("--epochs, --batch-size and --steps must be at least 1");
-        }
-        if !(t.lr.is_finite() && t.lr > 0.0) {
-            bail!("--lr must be a positive number, got {}", t.lr);
-        }
-        if !(0.0..1.0).contains(&t.label_smoothing) {
-            bail!(
-                "--label-smoothing must be in [0, 1), got {}",
-                t.label_smoothing
-            );
-        }
-        t.mixing.validate().map_err(anyhow::Error::msg)?;
-        if t.weight_decay.is_nan() || t.weight_decay < 0.0 {
-            bail!("--weight-decay must be at least 0, got {}", t.weight_decay);
-        }
+        c.validate()
+            .context("invalid run configuration (its keys are the flags' names)")?;
         Ok(c)
     }
 }

@@ -40,7 +40,7 @@ pub fn run(command: Data) -> Result<()> {
         Data::Inspect(args) => inspect(&args.path, args.max_recordings),
         Data::Cache(args) => {
             let config = args.config.resolve()?;
-            let (train, test) = crate::commands::open_data(&config)?;
+            let (train, test) = crate::training::open_data(&config)?;
             println!(
                 "{}: frames of {} train and {} test samples, {:?} each, cached under {}",
                 config.data.name,

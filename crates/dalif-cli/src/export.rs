@@ -5,6 +5,8 @@ use crate::source::{SourceArgs, Which};
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use dalif::export::{Meta, NirOptions, write_nir, write_safetensors};
+use dalif::graph::step_shape;
+use dalif::models::SpikingClassifier;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -48,10 +50,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         }
         Format::Nir => {
             let shape = trained.test.sample_shape();
-            let [c, h, w] = shape[shape.len() - 3..] else {
-                bail!("samples of shape {shape:?} are not images or frames");
-            };
-            let graph = trained.network.graph([c, h, w], &device);
+            let graph = trained.network.graph(step_shape(shape), &device);
             let config = &trained.config;
             let input = if shape.len() == 4 {
                 "event frames: frame t is the input at step t"

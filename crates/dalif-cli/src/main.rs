@@ -10,6 +10,7 @@ mod presets;
 mod progress;
 mod source;
 mod sweep;
+mod training;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! Where `eval`, `export` and `analyze` take a trained network from: a run directory's
 //! checkpoint, or a safetensors file written by `dalif export --format safetensors`.
 
-use crate::commands::open_data;
+use crate::training::open_data;
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
@@ -17,6 +17,15 @@ const NO_SOURCE: &str = "give a run directory or --weights FILE";
 pub enum Which {
     Last,
     Best,
+}
+
+impl From<Which> for CheckpointKind {
+    fn from(which: Which) -> Self {
+        match which {
+            Which::Last => CheckpointKind::Last,
+            Which::Best => CheckpointKind::Best,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -72,7 +81,7 @@ impl SourceArgs {
         let (_, test) = open_data(&config)?;
         let (network, label, epochs_done) = match (&self.weights, &dir) {
             (Some(weights), _) => {
-                let network = run::build_network(&config, test.as_ref(), device)?;
+                let network = run::build_network(&config, &run::zoo, test.as_ref(), device)?;
                 let network = load_safetensors(network, weights)?;
                 (network, weights.display().to_string(), None)
             }
@@ -82,7 +91,7 @@ impl SourceArgs {
                     Which::Best => (CheckpointKind::Best, "best"),
                 };
                 let (network, state) =
-                    run::load_network(dir, &config, kind, test.as_ref(), device)?;
+                    run::load_network(dir, &config, kind, run::zoo, test.as_ref(), device)?;
                 let label = format!(
                     "{} ({name} checkpoint, after epoch {})",
                     dir.path().display(),

@@ -104,7 +104,7 @@ fn exported_graphs_load_in_nir_with_their_shapes_edges_and_decays() {
         (ModelKind::ResNet20, 16),
     ] {
         let network = init_seeded(&device, 3, || model(kind, 2, size).init(&device)).unwrap();
-        let graph = network.graph([2, size, size], &device);
+        let graph = network.graph(&[2, size, size], &device);
         assert_eq!(graph.neurons().len(), network.neurons().len());
         let path = tmp.join(format!("{kind}.nir"));
         write_nir(&path, &graph, &NirOptions { dt: DT }, &[]).unwrap();
@@ -118,7 +118,7 @@ fn exported_graphs_load_in_nir_with_their_shapes_edges_and_decays() {
     let path = tmp.join("cifar-small.nir");
     let err = write_nir(
         &path,
-        &network.graph([3, 8, 8], &device),
+        &network.graph(&[3, 8, 8], &device),
         &NirOptions::default(),
         &[],
     )
@@ -129,7 +129,7 @@ fn exported_graphs_load_in_nir_with_their_shapes_edges_and_decays() {
     // Neither has soft reset.
     let mut graph = init_seeded(&device, 3, || model(ModelKind::VggSnn, 2, 16).init(&device))
         .unwrap()
-        .graph([2, 16, 16], &device);
+        .graph(&[2, 16, 16], &device);
     for node in &mut graph.nodes {
         if let Op::Neuron(p) = &mut node.op {
             p.reset = Reset::Soft;
@@ -182,8 +182,15 @@ fn a_trained_resnet20_spikes_the_same_when_its_nir_graph_is_simulated() {
     let device = Device::flex();
     let (dir, config) = RunDir::open(&run_dir).unwrap();
     let (_, test) = config.data.open(config.train.steps, &cache).unwrap();
-    let (network, _) =
-        run::load_network(&dir, &config, CheckpointKind::Best, test.as_ref(), &device).unwrap();
+    let (network, _) = run::load_network(
+        &dir,
+        &config,
+        CheckpointKind::Best,
+        run::zoo,
+        test.as_ref(),
+        &device,
+    )
+    .unwrap();
     let sample = test.get(0).unwrap();
     let [t, c, h, w] = sample.shape[..] else {
         panic!("event frames expected, got {:?}", sample.shape)
@@ -195,7 +202,7 @@ fn a_trained_resnet20_spikes_the_same_when_its_nir_graph_is_simulated() {
     let mut monitor = SpikeMonitor::recording();
     network.forward_monitored(input, &mut monitor);
     let trains = monitor.into_spike_trains();
-    let graph = network.graph([c, h, w], &device);
+    let graph = network.graph(&[c, h, w], &device);
     let names: Vec<_> = graph
         .neurons()
         .iter()

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod layers;
 pub mod models;
 pub mod neuron;
+pub mod prelude;
 pub mod run;
 pub mod training;
 

@@ -9,7 +9,7 @@ mod mutate;
 
 use burn::tensor::Device;
 use dalif::export::{load_safetensors_bytes, safetensors_config, write_safetensors};
-use dalif::run::{RunConfig, RunDir, build_network};
+use dalif::run::{self, RunConfig, RunDir, build_network};
 use dalif::training::{EpochMetrics, TrainState};
 use mutate::check;
 use std::path::Path;
@@ -112,7 +112,7 @@ fn safetensors_weights_survive_mutation() {
     let device = Device::flex();
     let data = dalif_data::digits::load().unwrap();
     let config = RunConfig::default();
-    let network = build_network(&config, &data, &device).unwrap();
+    let network = build_network(&config, &run::zoo, &data, &device).unwrap();
     let dir = tempdir("safetensors");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("w.safetensors");

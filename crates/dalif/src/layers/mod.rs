@@ -6,11 +6,13 @@ mod conv;
 mod monitor;
 mod neuron_kind;
 mod residual;
+mod trace;
 
 pub use conv::{ConvBn, ConvBnConfig, SpikingConv, SpikingConvConfig};
 pub use monitor::{SpikeMonitor, SpikeTrain};
 pub use neuron_kind::NeuronKind;
 pub use residual::{SpikingBasicBlock, SpikingBasicBlockConfig};
+pub use trace::{Activation, Forward, Neurons, Pool, Tracer};
 
 use burn::tensor::Tensor;
 

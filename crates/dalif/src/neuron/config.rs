@@ -229,8 +229,24 @@ impl DaLifConfig {
         self
     }
 
+    /// One learnable decay pair per channel (`Some(C)`) or per layer (`None`).
     pub fn with_channels(mut self, channels: Option<usize>) -> Self {
         self.channels = channels;
+        self
+    }
+
+    /// This neuron for a layer of `channels` channels: a per-channel configuration gets one
+    /// decay pair per channel of that layer; a per-layer one is unchanged. Networks hand one
+    /// configuration to all their layers, so they size it here.
+    pub fn for_channels(&self, channels: usize) -> Self {
+        self.clone().with_channels(self.channels.map(|_| channels))
+    }
+
+    /// Sets LIF's time constant, or PLIF's initial one; no effect on DA-LIF.
+    pub fn with_tau(mut self, tau: f64) -> Self {
+        if let Decay::Parametric { tau: t } | Decay::Fixed { tau: t, .. } = &mut self.decay {
+            *t = tau;
+        }
         self
     }
 

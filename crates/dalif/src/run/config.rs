@@ -2,9 +2,8 @@
 //! directory as `config.toml`, read back by `--resume` and `eval`; presets are partial files
 //! of the same form.
 
-use crate::layers::NeuronKind;
-use crate::models::{ModelConfig, ModelKind};
-use crate::neuron::DecayParam;
+use super::RunError;
+use crate::models::ModelSpec;
 use crate::training::TrainConfig;
 use dalif_data::cache::path_tag;
 use dalif_data::layouts::Cifar10DvsSplit;
@@ -20,6 +19,24 @@ pub struct RunConfig {
     pub data: DataConfig,
     pub model: ModelSpec,
     pub train: TrainConfig,
+}
+
+impl RunConfig {
+    /// Checks every setting that can be checked without the data: the training recipe and
+    /// the network's neurons. [`DataConfig::open`] checks the data settings against the data
+    /// set.
+    pub fn validate(&self) -> Result<(), RunError> {
+        self.train.validate()?;
+        self.model.validate()?;
+        Ok(())
+    }
+
+    /// `(train, test)` of the run's data set, with `train.steps` frames per event sample,
+    /// cached under [`dalif_data::cache::default_root`].
+    pub fn open_data(&self) -> Result<Splits, DataError> {
+        self.data
+            .open(self.train.steps, &dalif_data::cache::default_root())
+    }
 }
 
 /// Which data set, and where it lives.
@@ -51,50 +68,6 @@ impl Default for DataConfig {
             cifar10dvs_split: Cifar10DvsSplit::NineToOne,
             normalization: None,
         }
-    }
-}
-
-/// The network, apart from what the data fixes (input channels, classes, input size).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ModelSpec {
-    pub kind: ModelKind,
-    pub neuron: NeuronKind,
-    pub param: DecayParam,
-    /// DA-LIF with `[alpha, beta]` fixed, not learned (what `dalif sweep` trains).
-    pub fixed_decays: Option<[f64; 2]>,
-}
-
-impl Default for ModelSpec {
-    fn default() -> Self {
-        Self {
-            kind: ModelKind::CifarSmall,
-            neuron: NeuronKind::Dalif,
-            param: DecayParam::Tanh,
-            fixed_decays: None,
-        }
-    }
-}
-
-impl ModelSpec {
-    /// The full model configuration for samples of `data`: images `[C, H, W]` or event
-    /// frames `[T, C, H, W]`.
-    pub fn resolve(&self, data: &dyn Dataset) -> Result<ModelConfig, DataError> {
-        let shape = data.sample_shape();
-        let [c, h, w] = shape[shape.len().saturating_sub(3)..] else {
-            return Err(DataError::Invalid(format!(
-                "a network reads images [C, H, W] or frames [T, C, H, W]; samples are {shape:?}"
-            )));
-        };
-        Ok(ModelConfig {
-            kind: self.kind,
-            neuron: self.neuron,
-            param: self.param,
-            fixed_decays: self.fixed_decays,
-            channels_in: c,
-            classes: data.num_classes(),
-            input_size: [h, w],
-        })
     }
 }
 
