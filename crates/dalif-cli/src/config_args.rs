@@ -6,8 +6,10 @@ use clap::Args;
 use dalif::layers::NeuronKind;
 use dalif::models::ModelKind;
 use dalif::neuron::{DecayParam, Reset, Surrogate};
-use dalif::run::RunConfig;
+use dalif::run::{DataConfig, RunConfig};
 use dalif::training::{OptimizerKind, Readout};
+use dalif_data::DatasetKind;
+use dalif_data::registry::Origin;
 use std::path::PathBuf;
 
 #[derive(Args, Debug, Default)]
@@ -17,11 +19,9 @@ pub struct ConfigArgs {
     /// presets`), or a .toml file of the same form. Flags override it.
     #[arg(long)]
     pub preset: Option<String>,
-    /// Data set: digits (embedded 8x8 handwritten digits, the default), synthetic-events
-    /// (generated DVS recordings of moving squares, no download), or from --data-root:
-    /// cifar10, cifar100, cifar100-coarse, cifar10dvs, dvsgesture, nmnist, imagenet.
-    #[arg(long)]
-    pub data: Option<String>,
+    // Data set; its help lists the registry's.
+    #[arg(long, help = data_help())]
+    pub data: Option<DatasetKind>,
     /// How event recordings are cut into T frames: number (equal event counts, the default)
     /// or time (equal durations).
     #[arg(long)]
@@ -131,6 +131,27 @@ pub struct ConfigArgs {
     pub seed: Option<u64>,
 }
 
+/// `--data`'s help: the embedded and generated data sets, described, then the downloaded
+/// ones.
+fn data_help() -> String {
+    let downloaded = |k: DatasetKind| k.info().origin == Origin::Downloaded;
+    let own: Vec<String> = (DatasetKind::ALL.iter().filter(|&&k| !downloaded(k)))
+        .map(|&k| {
+            let default = if k == DataConfig::default().name {
+                ", the default"
+            } else {
+                ""
+            };
+            format!("{k} ({}{default})", k.info().about)
+        })
+        .collect();
+    format!(
+        "Data set: {}, or from --data-root: {}.",
+        own.join(", "),
+        DatasetKind::list(downloaded)
+    )
+}
+
 fn parse_size(s: &str) -> Result<[usize; 2], String> {
     let parse = |v: &str| v.trim().parse::<usize>().ok().filter(|&n| n > 0);
     match s.split_once(['x', 'X']) {
@@ -183,7 +204,7 @@ impl ConfigArgs {
             None => RunConfig::default(),
         };
         if let Some(v) = &self.data {
-            c.data.name = v.clone();
+            c.data.name = *v;
         }
         if let Some(v) = &self.data_root {
             c.data.root = Some(v.clone());

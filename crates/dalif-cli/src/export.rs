@@ -60,7 +60,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             let metadata = [
                 ("model", Meta::Text(config.model.kind.to_string())),
                 ("neuron", Meta::Text(config.model.neuron.to_string())),
-                ("data", Meta::Text(config.data.name.clone())),
+                ("data", Meta::Text(config.data.name.to_string())),
                 ("timesteps", Meta::Number(config.train.steps as f64)),
                 ("input_encoding", Meta::Text(input.into())),
                 (

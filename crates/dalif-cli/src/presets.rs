@@ -69,7 +69,7 @@ mod tests {
         assert_eq!(recipes.len(), PRESETS.len());
         for (name, data, model, steps, frames) in recipes {
             let c = load(name).unwrap();
-            assert_eq!(c.data.name, data, "{name}");
+            assert_eq!(c.data.name.name(), data, "{name}");
             assert_eq!(c.model.kind, model, "{name}");
             assert_eq!(c.train.steps, steps, "{name}");
             assert_eq!(c.data.frame_size, frames, "{name}");
