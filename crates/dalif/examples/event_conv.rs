@@ -39,7 +39,7 @@ fn event_conv(model: &ModelConfig, device: &Device) -> Result<EventConv, ModelEr
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = RunConfig::default();
-    config.data.name = "synthetic-events".into();
+    config.data.name = DatasetKind::SyntheticEvents;
     config.train.epochs = 2;
     config.model.per_channel = true;
     config.model.reset = Reset::Soft;

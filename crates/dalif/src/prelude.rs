@@ -13,3 +13,4 @@ pub use crate::training::{EpochMetrics, evaluate};
 pub use burn::module::Module;
 pub use burn::nn::{Linear, LinearConfig};
 pub use burn::tensor::{Device, Tensor};
+pub use dalif_data::DatasetKind;
