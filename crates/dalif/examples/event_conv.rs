@@ -44,6 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.model.per_channel = true;
     config.model.reset = Reset::Soft;
     config.model.surrogate = "atan:2".parse::<Surrogate>()?;
+    // Sparse event counts after batch norm barely reach v_th = 1 at alpha = 0.5: a lower
+    // threshold and a stronger input gain make the network fire from the first batch.
+    config.model.v_th = 0.5;
+    config.model.init_decays = [0.9, 0.5];
     let (train, test) = config.open_data()?;
     let dir = run::run_dir_for("runs/example-event-conv".as_ref(), &config)?;
     let device = Device::flex();
