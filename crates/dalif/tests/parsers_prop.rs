@@ -94,6 +94,7 @@ fn state_and_metrics_files_survive_mutation() {
         beta: vec![0.75],
         firing_rate: vec![0.1],
         seconds: 12.5,
+        neuron: "LIF (tau 2, decay input), v_th 1, hard reset, surrogate atan:2".into(),
     };
     let root = tempdir("metrics");
     let run = RunDir::create(&root, &RunConfig::default()).unwrap();

@@ -332,6 +332,51 @@ impl DaLifConfig {
     }
 }
 
+/// One line for logs and metrics: the decays, the threshold, the reset and the surrogate,
+/// e.g. `DA-LIF (tanh, alpha from 0.5 learned, beta from 0.5 learned), v_th 1, hard reset,
+/// surrogate sigmoid:4`.
+impl std::fmt::Display for DaLifConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let learned = |yes| if yes { "learned" } else { "fixed" };
+        match self.decay {
+            Decay::Dual {
+                param,
+                alpha,
+                beta,
+                learn_alpha,
+                learn_beta,
+            } => write!(
+                f,
+                "DA-LIF ({param}, alpha from {alpha} {}, beta from {beta} {})",
+                learned(learn_alpha),
+                learned(learn_beta)
+            )?,
+            Decay::Parametric { tau } => write!(f, "PLIF (tau from {tau})")?,
+            Decay::Fixed { tau, decay_input } => write!(
+                f,
+                "LIF (tau {tau}{})",
+                if decay_input { ", decay input" } else { "" }
+            )?,
+        }
+        if let Some(c) = self.channels {
+            write!(f, ", {c} per-channel decay pairs")?;
+        }
+        let reset = match self.reset {
+            Reset::Hard => "hard",
+            Reset::Soft => "soft",
+        };
+        write!(f, ", v_th {}, {reset} reset", self.v_th)?;
+        if self.detach_reset {
+            f.write_str(" (detached)")?;
+        }
+        write!(f, ", surrogate {}", self.surrogate)?;
+        if self.spike == SpikeFunction::Smooth {
+            f.write_str(", smooth spikes")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +409,27 @@ mod tests {
         assert!((a + b - 1.0).abs() < 1e-15 && (a - 0.25).abs() < 1e-15);
         assert_eq!(DaLifConfig::lif(2.0, true).initial_decays(), (0.5, 0.5));
         assert_eq!(DaLifConfig::lif(4.0, false).initial_decays(), (1.0, 0.75));
+    }
+
+    #[test]
+    fn the_description_names_every_setting() {
+        let text = DaLifConfig::dalif()
+            .with_learned(true, false)
+            .with_channels(Some(8))
+            .with_v_th(0.5)
+            .with_reset(Reset::Soft)
+            .with_detach_reset(true)
+            .with_surrogate(Surrogate::Atan { alpha: 2.0 })
+            .to_string();
+        assert_eq!(
+            text,
+            "DA-LIF (tanh, alpha from 0.5 learned, beta from 0.5 fixed), 8 per-channel decay \
+             pairs, v_th 0.5, soft reset (detached), surrogate atan:2"
+        );
+        assert_eq!(
+            DaLifConfig::lif(2.0, true).to_string(),
+            "LIF (tau 2, decay input), v_th 1, hard reset, surrogate sigmoid:4"
+        );
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub struct EpochMetrics {
     pub firing_rate: Vec<f64>,
     /// Wall-clock seconds of the epoch, evaluation included.
     pub seconds: f64,
+    /// The neuron settings of the spiking layers, once for each distinct setting (empty in
+    /// runs written before dalif recorded it).
+    #[serde(default)]
+    pub neuron: String,
 }
 
 /// Where training stands between epochs: all a resumed run needs besides the model and the
@@ -412,6 +416,13 @@ impl Trainer {
                 .iter()
                 .map(|n| n.mean_decays(device))
                 .unzip();
+            let mut settings: Vec<String> = Vec::new();
+            for neuron in model.neurons() {
+                let setting = neuron.config().to_string();
+                if !settings.contains(&setting) {
+                    settings.push(setting);
+                }
+            }
             let metrics = EpochMetrics {
                 epoch,
                 train_loss: loss_sum / train.len() as f64,
@@ -423,6 +434,7 @@ impl Trainer {
                 beta,
                 firing_rate: eval.firing_rate,
                 seconds: start.elapsed().as_secs_f64(),
+                neuron: settings.join(" | "),
             };
             let is_best = self
                 .state
