@@ -252,14 +252,14 @@ pub fn nmnist(root: &Path, train: bool) -> Result<Vec<EventSource>, DataError> {
 }
 
 impl std::str::FromStr for Cifar10DvsSplit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DataError;
+    fn from_str(s: &str) -> Result<Self, DataError> {
         match s {
             "nine-to-one" => Ok(Cifar10DvsSplit::NineToOne),
             "tebn" => Ok(Cifar10DvsSplit::Tebn),
-            other => Err(format!(
+            other => Err(DataError::Invalid(format!(
                 "unknown CIFAR10-DVS split '{other}' (expected nine-to-one or tebn)"
-            )),
+            ))),
         }
     }
 }
