@@ -66,6 +66,17 @@ fn primitive<const D: usize>(t: Tensor<D>) -> FlexTensor {
         .expect("benchmark tensors live on Flex")
 }
 
+/// A neuron benchmark that cannot run as asked.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum BenchError {
+    /// Not a non-empty `[T, B, ...]` shape.
+    #[error("shape {0:?} is not a non-empty [T, B, ...] shape")]
+    Shape(Vec<usize>),
+    /// None of [`VARIANTS`].
+    #[error("unknown variant '{0}' (expected some of: {names})", names = VARIANTS.join(", "))]
+    UnknownVariant(String),
+}
+
 /// Times the `variants` on `shape` (`[T, ...]`). The decays are per layer, so the work is
 /// that of the `[T, n]` view of the shape.
 pub fn run(
@@ -73,17 +84,12 @@ pub fn run(
     variants: &[&str],
     warmup: usize,
     rounds: usize,
-) -> Result<NeuronReport, String> {
+) -> Result<NeuronReport, BenchError> {
     if shape.len() < 2 || shape.contains(&0) {
-        return Err(format!(
-            "shape {shape:?} is not a non-empty [T, B, ...] shape"
-        ));
+        return Err(BenchError::Shape(shape.to_vec()));
     }
     if let Some(v) = variants.iter().find(|v| !VARIANTS.contains(v)) {
-        return Err(format!(
-            "unknown variant '{v}' (expected some of: {})",
-            VARIANTS.join(", ")
-        ));
+        return Err(BenchError::UnknownVariant(v.to_string()));
     }
     let (steps, n) = (shape[0], shape[1..].iter().product::<usize>());
     let device = Device::flex();
