@@ -75,6 +75,9 @@ pub enum BenchError {
     /// None of [`VARIANTS`].
     #[error("unknown variant '{0}' (expected some of: {names})", names = VARIANTS.join(", "))]
     UnknownVariant(String),
+    /// The benchmarked layer could not be built.
+    #[error(transparent)]
+    Neuron(#[from] crate::neuron::NeuronError),
 }
 
 /// Times the `variants` on `shape` (`[T, ...]`). The decays are per layer, so the work is
@@ -108,8 +111,7 @@ pub fn run(
     let ad = device.clone().autodiff();
     let layer = DaLifConfig::dalif()
         .with_param(DecayParam::Sigmoid)
-        .init(&ad)
-        .map_err(|e| e.to_string())?;
+        .init(&ad)?;
     let (x_ad, g_ad) = (x.clone().autodiff(), g.clone().autodiff());
     let mut list: Vec<Variant> = Vec::new();
     for &name in variants {
