@@ -2,16 +2,11 @@
 
 use crate::config_args::DeviceArgs;
 use crate::names::name_of;
-use crate::source::SourceArgs;
+use crate::training::open_data;
 use anyhow::{Result, bail};
 use clap::Args;
-use dalif::analysis::energy::{EnergyModel, costs};
-use dalif::analysis::{Analysis, LayerReport};
-use dalif::models::{ModelConfig, SpikingClassifier};
-use dalif::neuron::NeuronKind;
-use dalif::run::{CheckpointKind, RunDir};
-use dalif::training::evaluate;
-use dalif_data::{Dataset, Subset};
+use dalif::analysis::energy::EnergyModel;
+use dalif::run::{self, AnalyzeOptions, CheckpointKind, RunDir};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -45,7 +40,7 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<()> {
-    let mut energy = EnergyModel::preset(&args.energy).map_err(anyhow::Error::msg)?;
+    let mut energy = EnergyModel::preset(&args.energy)?;
     for (value, slot) in [
         (args.e_mac, &mut energy.e_mac),
         (args.e_ac, &mut energy.e_ac),
@@ -61,61 +56,19 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         bail!("--limit must be at least 1");
     }
     let device = args.device.device()?;
-    let (dir, _) = RunDir::open(&args.run_dir)?;
-    let source = SourceArgs::run(args.run_dir.clone(), args.checkpoint, args.data_root);
-    let trained = source.load(&device)?;
-    let (network, config) = (&trained.network, &trained.config);
-    let n = args.limit.unwrap_or(usize::MAX).min(trained.test.len());
-    let test = Subset::new(trained.test.as_ref(), (0..n).collect());
-    println!("{}: evaluating on {n} test samples", trained.label);
-    let evaluation = evaluate(network, &test, &config.train, &device)?;
-    let shape = test.sample_shape();
-    let [c, h, w] = shape[shape.len() - 3..] else {
-        bail!("samples of shape {shape:?} are not images or frames");
-    };
-    let graph = network.graph([c, h, w], &device);
-    let static_input = shape.len() == 3;
-    let costs = costs(
-        &graph,
-        &evaluation.firing_rate,
-        config.train.steps,
-        static_input,
-        &energy,
-    );
-    let layers = graph
-        .neurons()
-        .iter()
-        .zip(network.neurons())
-        .zip(&evaluation.firing_rate)
-        .map(|((&id, neuron), &rate)| {
-            let (alpha, beta) = neuron.mean_decays(&device);
-            LayerReport {
-                name: graph.nodes[id].name.clone(),
-                alpha,
-                beta,
-                firing_rate: rate,
-            }
-        })
-        .collect();
-    let model = config.model.resolve(&test)?;
-    let lif = ModelConfig {
-        neuron: NeuronKind::Lif,
-        fixed_decays: None,
-        ..model.clone()
-    };
-    let analysis = Analysis {
-        source: trained.label.clone(),
-        steps: config.train.steps,
-        samples: n,
-        loss: evaluation.loss,
-        accuracy: evaluation.accuracy,
-        layers,
-        costs,
+    let (dir, mut config) = RunDir::open(&args.run_dir)?;
+    if let Some(root) = args.data_root {
+        config.data.root = Some(root);
+    }
+    let (_, test) = open_data(&config)?;
+    let options = AnalyzeOptions {
+        checkpoint: args.checkpoint,
+        limit: args.limit,
         energy,
-        params: model.num_params(),
-        lif_params: lif.num_params(),
-        metrics: dir.metrics()?,
     };
+    let n = args.limit.unwrap_or(usize::MAX).min(test.len());
+    println!("{}: evaluating on {n} test samples", args.run_dir.display());
+    let analysis = run::analyze(&dir, &config, run::zoo, test.as_ref(), &options, &device)?;
     let out = args.out.unwrap_or_else(|| args.run_dir.join("analysis"));
     let written = analysis.write(&out)?;
     print!("\n{}", analysis.markdown());

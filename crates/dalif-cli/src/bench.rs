@@ -61,8 +61,7 @@ fn bench_neuron(args: NeuronArgs) -> Result<()> {
     }
     let shape = parse_shape(&args.shape)?;
     let variants: Vec<&str> = args.variants.split(',').map(str::trim).collect();
-    let report =
-        neuron::run(&shape, &variants, args.warmup, args.rounds).map_err(anyhow::Error::msg)?;
+    let report = neuron::run(&shape, &variants, args.warmup, args.rounds)?;
     println!(
         "Neuron fwd+bwd, shape {:?}, {} threads, {} interleaved rounds (warm-up {}), spike rate {:.3}, saved for backward {:.1} MB",
         report.shape,

@@ -1,18 +1,14 @@
 //! `dalif train`, `eval`, `ablate` and `presets`.
 
 use crate::config_args::{ConfigArgs, DeviceArgs};
-use crate::progress::Progress;
 use crate::source::SourceArgs;
-use anyhow::{Context, Result, bail};
+use crate::training::{default_out, open_data, train_in};
+use anyhow::{Context, Result};
 use clap::Args;
-use dalif::models::SpikingClassifier;
-use dalif::neuron::{DecayParam, NeuronKind};
-use dalif::run::{self, RunConfig, RunDir, RunError, Splits};
-use dalif::training::{EpochMetrics, TrainError, evaluate};
-use dalif_data::Dataset;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use strum::VariantArray;
+use dalif::models::{SpikingClassifier, learnable_params};
+use dalif::run::{RunDir, RunError, ablation};
+use dalif::training::evaluate;
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -57,87 +53,6 @@ pub struct AblateArgs {
     device: DeviceArgs,
 }
 
-fn default_out(config: &RunConfig) -> PathBuf {
-    let stem = format!(
-        "{}-{}-{}",
-        config.data.name, config.model.kind, config.model.neuron
-    );
-    let runs = Path::new("runs");
-    (1..)
-        .map(|n| runs.join(format!("{stem}-{n}")))
-        .find(|p| !p.exists())
-        .expect("some n is free")
-}
-
-/// The run's data, event frames integrated (once, then cached) with a progress bar.
-pub fn open_data(config: &RunConfig) -> Result<Splits> {
-    let (train, test) = config
-        .data
-        .open(config.train.steps, &dalif_data::cache::default_root())?;
-    for (set, split) in [(&train, "train"), (&test, "test")] {
-        let name = format!("{} {split}", config.data.name);
-        crate::progress::build_frame_cache(set.as_ref(), &name)?;
-    }
-    Ok((train, test))
-}
-
-fn describe(config: &RunConfig, train: &dyn Dataset, test: &dyn Dataset) -> String {
-    let t = &config.train;
-    format!(
-        "{}: {} train / {} test samples of {:?}, {} classes; {} with {} neurons ({}), T = {}, {} epochs, batch {}, {} lr {}",
-        config.data.name,
-        train.len(),
-        test.len(),
-        train.sample_shape(),
-        train.num_classes(),
-        config.model.kind,
-        config.model.neuron,
-        config.model.param,
-        t.steps,
-        t.epochs,
-        t.batch_size,
-        t.optimizer,
-        t.lr
-    )
-}
-
-/// Trains the run in `dir`, reporting on the terminal; on Ctrl-C, says how to continue.
-pub fn train_in(
-    dir: &RunDir,
-    config: &RunConfig,
-    device: &burn::tensor::Device,
-    label: &str,
-) -> Result<Vec<EpochMetrics>> {
-    let (train, test) = open_data(config)?;
-    let header = describe(config, train.as_ref(), test.as_ref());
-    println!("{label}{header}");
-    dir.log(&header)?;
-    let mut progress = Progress::new(config.train.epochs, label);
-    match run::train(
-        dir,
-        config,
-        train.as_ref(),
-        test.as_ref(),
-        &device.clone().autodiff(),
-        &mut progress,
-    ) {
-        Err(RunError::Train(TrainError::Stopped { epochs_done })) => bail!(
-            "interrupted: epochs 1-{epochs_done} are saved; continue with `dalif train --resume {}`",
-            dir.path().display()
-        ),
-        // Writing the run directory failed mid-run (a full disk, a folder turned read-only):
-        // the last completed epoch is kept, and the run continues from it once fixed.
-        Err(e @ RunError::Train(TrainError::Observer(_))) => bail!(
-            "{e}; continue with `dalif train --resume {}` once this is fixed",
-            dir.path().display()
-        ),
-        other => {
-            other?;
-        }
-    }
-    Ok(dir.metrics()?)
-}
-
 pub fn train(args: TrainArgs) -> Result<()> {
     let device = args.device.device()?;
     let (dir, config) = match &args.resume {
@@ -149,11 +64,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
             config.train.augmentation.check(train.as_ref())?;
             config.model.resolve(train.as_ref())?.init(&device)?;
             let out = args.out.clone().unwrap_or_else(|| default_out(&config));
-            (RunDir::create(&out, &config)?, config)
+            let dir = RunDir::create(&out, &config).map_err(|e| match e {
+                RunError::Exists(_) => anyhow::Error::new(e)
+                    .context("choose another --out, or continue that run with --resume"),
+                e => e.into(),
+            })?;
+            (dir, config)
         }
     };
     println!("run directory: {}", dir.path().display());
-    let metrics = train_in(&dir, &config, &device, "")?;
+    let (_, metrics) = train_in(&dir, &config, &device, "")?;
     if let Some(last) = metrics.last() {
         let best = metrics
             .iter()
@@ -211,64 +131,19 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The ablation's variants, every neuron kind: `(name, neuron, parametrisation)`.
-fn variants(base: DecayParam, compare_param: bool) -> Vec<(String, NeuronKind, DecayParam)> {
-    let mut v: Vec<_> = NeuronKind::VARIANTS
-        .iter()
-        .map(|&n| (n.to_string(), n, base))
-        .collect();
-    if compare_param {
-        let other = match base {
-            DecayParam::Tanh => DecayParam::Sigmoid,
-            DecayParam::Sigmoid => DecayParam::Tanh,
-        };
-        v.push((format!("dalif-{other}"), NeuronKind::Dalif, other));
-    }
-    v
-}
-
-struct Row {
-    name: String,
-    neuron: NeuronKind,
-    param: DecayParam,
-    params: usize,
-    last: EpochMetrics,
-    best: f64,
-    seconds: f64,
-}
-
 pub fn ablate(args: AblateArgs) -> Result<()> {
     let device = args.device.device()?;
     let base = args.config.resolve()?;
-    let (train, _) = open_data(&base)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut rows = Vec::new();
-    for (name, neuron, param) in variants(base.model.param, args.compare_param) {
-        let mut config = base.clone();
-        config.model.neuron = neuron;
-        config.model.param = param;
-        let dir = run_dir_for(&args.out.join(&name), &config)?;
-        let metrics = train_in(&dir, &config, &device, &format!("[{name}] "))?;
-        let model = config.model.resolve(train.as_ref())?;
-        let last = metrics.last().context("no epoch completed")?.clone();
-        rows.push(Row {
-            name,
-            neuron,
-            param,
-            params: model.num_params(),
-            best: metrics.iter().map(|m| m.test_accuracy).fold(0.0, f64::max),
-            seconds: metrics.iter().map(|m| m.seconds).sum(),
-            last,
-        });
-    }
-    let (markdown, csv) = table(&base, &rows);
+    open_data(&base)?;
+    let rows = ablation::run(&base, args.compare_param, &args.out, |dir, variant| {
+        let label = format!("[{}] ", variant.name);
+        let (network, metrics) = train_in(dir, &variant.config, &device, &label)?;
+        Ok::<_, anyhow::Error>((learnable_params(&network), metrics))
+    })
+    .map_err(series_error)?;
+    let (markdown, _) = ablation::table(&base, &rows);
     println!();
     print!("{markdown}");
-    for (file, text) in [("ablation.md", &markdown), ("ablation.csv", &csv)] {
-        let path = args.out.join(file);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
     println!(
         "\nwritten: {}, {}",
         args.out.join("ablation.md").display(),
@@ -277,69 +152,13 @@ pub fn ablate(args: AblateArgs) -> Result<()> {
     Ok(())
 }
 
-/// The run directory of one variant of a series (ablation, sweep): the run already at
-/// `path` when it has `config` (to reuse or resume), else a new one.
-pub fn run_dir_for(path: &Path, config: &RunConfig) -> Result<RunDir> {
-    if !path.join("config.toml").exists() {
-        return Ok(RunDir::create(path, config)?);
+/// A series' error, with what to change when its folder holds another run.
+pub fn series_error(e: anyhow::Error) -> anyhow::Error {
+    if let Some(RunError::OtherRun(_)) = e.downcast_ref::<RunError>() {
+        e.context("choose another --out")
+    } else {
+        e
     }
-    let (dir, existing) = RunDir::open(path)?;
-    if existing != *config {
-        bail!(
-            "{} holds a run with another configuration: choose another --out",
-            path.display()
-        );
-    }
-    Ok(dir)
-}
-
-fn table(base: &RunConfig, rows: &[Row]) -> (String, String) {
-    let t = &base.train;
-    let mut md = format!(
-        "Ablation on {} with {}: T = {}, {} epochs, batch {}, {} lr {}, seed {}.\n\n",
-        base.data.name, base.model.kind, t.steps, t.epochs, t.batch_size, t.optimizer, t.lr, t.seed
-    );
-    md += "| variant | neuron | decays | parameters | test accuracy | best test accuracy | mean firing rate | train seconds |\n";
-    md += "|---|---|---|---:|---:|---:|---:|---:|\n";
-    let mut csv = String::from(
-        "variant,neuron,param,parameters,test_accuracy,best_test_accuracy,mean_firing_rate,firing_rates,train_seconds\n",
-    );
-    for r in rows {
-        let rates = &r.last.firing_rate;
-        let mean_rate = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
-        let decays = match r.neuron {
-            NeuronKind::Lif => "fixed".to_string(),
-            NeuronKind::Plif => "tau".to_string(),
-            _ => r.param.to_string(),
-        };
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {:.2}% | {:.2}% | {:.4} | {:.1} |",
-            r.name,
-            r.neuron,
-            decays,
-            r.params,
-            100.0 * r.last.test_accuracy,
-            100.0 * r.best,
-            mean_rate,
-            r.seconds
-        );
-        let per_layer: Vec<String> = rates.iter().map(|x| format!("{x:.5}")).collect();
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{:.6},{:.6},{:.6},{},{:.2}",
-            r.name,
-            r.neuron,
-            r.param,
-            r.params,
-            r.last.test_accuracy,
-            r.best,
-            mean_rate,
-            per_layer.join(" "),
-            r.seconds
-        );
-    }
-    (md, csv)
 }
 
 pub fn presets() {

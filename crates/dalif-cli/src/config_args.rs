@@ -1,13 +1,15 @@
 //! The flags that set a run's configuration, on top of a preset or the defaults.
 
 use crate::names::name_of;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 use dalif::models::ModelKind;
-use dalif::neuron::{DecayParam, NeuronKind};
-use dalif::run::RunConfig;
+use dalif::neuron::{DecayParam, NeuronKind, Reset, Surrogate};
+use dalif::run::{DataConfig, RunConfig};
 use dalif::training::{OptimizerKind, Readout};
+use dalif_data::DatasetKind;
+use dalif_data::registry::Origin;
 use std::path::PathBuf;
 
 #[derive(Args, Debug, Default)]
@@ -17,11 +19,9 @@ pub struct ConfigArgs {
     /// presets`), or a .toml file of the same form. Flags override it.
     #[arg(long)]
     pub preset: Option<String>,
-    /// Data set: digits (embedded 8x8 handwritten digits, the default), synthetic-events
-    /// (generated DVS recordings of moving squares, no download), or from --data-root:
-    /// cifar10, cifar100, cifar100-coarse, cifar10dvs, dvsgesture, nmnist, imagenet.
-    #[arg(long)]
-    pub data: Option<String>,
+    // Data set; its help lists the registry's.
+    #[arg(long, help = data_help())]
+    pub data: Option<DatasetKind>,
     /// How event recordings are cut into T frames: number (equal event counts, the default)
     /// or time (equal durations).
     #[arg(long)]
@@ -49,6 +49,28 @@ pub struct ConfigArgs {
     /// How DA-LIF maps its weights to decays.
     #[arg(long, value_parser = name_of(RunConfig::default().model.param))]
     pub param: Option<DecayParam>,
+    /// Surrogate derivative of the spike, NAME or NAME:PARAMETER: sigmoid (default, 4),
+    /// atan (2), triangle (1), rectangle (1), dspike-tanh (3).
+    #[arg(long, value_name = "NAME[:P]")]
+    pub surrogate: Option<Surrogate>,
+    /// Firing threshold v_th. Default 1.
+    #[arg(long)]
+    pub v_th: Option<f64>,
+    /// Reset after a spike: hard (to 0, the default) or soft (subtract v_th).
+    #[arg(long)]
+    pub reset: Option<Reset>,
+    /// Treat the spike inside the reset as a constant in the backward pass.
+    #[arg(long)]
+    pub detach_reset: bool,
+    /// One learnable decay pair per channel instead of one per layer.
+    #[arg(long)]
+    pub per_channel: bool,
+    /// DA-LIF's initial decays alpha,beta. Default 0.5,0.5.
+    #[arg(long, value_name = "ALPHA,BETA", value_parser = parse_pair)]
+    pub init_decays: Option<[f64; 2]>,
+    /// LIF's time constant, PLIF's initial one. Default 2.
+    #[arg(long)]
+    pub tau: Option<f64>,
     /// Time steps T (images are repeated T times; event data give T frames). Default 4.
     #[arg(long)]
     pub steps: Option<usize>,
@@ -107,6 +129,27 @@ pub struct ConfigArgs {
     pub seed: Option<u64>,
 }
 
+/// `--data`'s help: the embedded and generated data sets, described, then the downloaded
+/// ones.
+fn data_help() -> String {
+    let downloaded = |k: DatasetKind| k.info().origin == Origin::Downloaded;
+    let own: Vec<String> = (DatasetKind::ALL.iter().filter(|&&k| !downloaded(k)))
+        .map(|&k| {
+            let default = if k == DataConfig::default().name {
+                ", the default"
+            } else {
+                ""
+            };
+            format!("{k} ({}{default})", k.info().about)
+        })
+        .collect();
+    format!(
+        "Data set: {}, or from --data-root: {}.",
+        own.join(", "),
+        DatasetKind::list(downloaded)
+    )
+}
+
 fn parse_size(s: &str) -> Result<[usize; 2], String> {
     let parse = |v: &str| v.trim().parse::<usize>().ok().filter(|&n| n > 0);
     match s.split_once(['x', 'X']) {
@@ -114,6 +157,16 @@ fn parse_size(s: &str) -> Result<[usize; 2], String> {
         None => parse(s).map(|n| [n, n]),
     }
     .ok_or_else(|| format!("'{s}' is not a size like 48x48 or 48"))
+}
+
+fn parse_pair(s: &str) -> Result<[f64; 2], String> {
+    match s
+        .split_once(',')
+        .map(|(a, b)| (a.trim().parse(), b.trim().parse()))
+    {
+        Some((Ok(a), Ok(b))) => Ok([a, b]),
+        _ => Err(format!("'{s}' is not two numbers like 0.5,0.5")),
+    }
 }
 
 fn parse_normalization(s: &str) -> Result<dalif_data::Normalization, String> {
@@ -141,7 +194,7 @@ impl ConfigArgs {
             None => RunConfig::default(),
         };
         if let Some(v) = &self.data {
-            c.data.name = v.clone();
+            c.data.name = *v;
         }
         if let Some(v) = &self.data_root {
             c.data.root = Some(v.clone());
@@ -166,6 +219,28 @@ impl ConfigArgs {
         }
         if let Some(v) = self.param {
             c.model.param = v;
+        }
+        let m = &mut c.model;
+        if let Some(v) = self.surrogate {
+            m.surrogate = v;
+        }
+        if let Some(v) = self.v_th {
+            m.v_th = v;
+        }
+        if let Some(v) = self.reset {
+            m.reset = v;
+        }
+        if self.detach_reset {
+            m.detach_reset = true;
+        }
+        if self.per_channel {
+            m.per_channel = true;
+        }
+        if let Some(v) = self.init_decays {
+            m.init_decays = v;
+        }
+        if let Some(v) = self.tau {
+            m.tau = v;
         }
         let t = &mut c.train;
         if let Some(v) = self.steps {
@@ -222,22 +297,8 @@ impl ConfigArgs {
         if let Some(v) = self.seed {
             t.seed = v;
         }
-        if t.epochs == 0 || t.batch_size == 0 || t.steps == 0 {
-            bail!("--epochs, --batch-size and --steps must be at least 1");
-        }
-        if !(t.lr.is_finite() && t.lr > 0.0) {
-            bail!("--lr must be a positive number, got {}", t.lr);
-        }
-        if !(0.0..1.0).contains(&t.label_smoothing) {
-            bail!(
-                "--label-smoothing must be in [0, 1), got {}",
-                t.label_smoothing
-            );
-        }
-        t.mixing.validate().map_err(anyhow::Error::msg)?;
-        if t.weight_decay.is_nan() || t.weight_decay < 0.0 {
-            bail!("--weight-decay must be at least 0, got {}", t.weight_decay);
-        }
+        c.validate()
+            .context("invalid run configuration (its keys are the flags' names)")?;
         Ok(c)
     }
 }

@@ -3,9 +3,8 @@
 use crate::config_args::ConfigArgs;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use dalif_data::formats::cifar::{Cifar, CifarKind};
-use dalif_data::layouts::{self, Cifar10DvsSplit};
-use dalif_data::{Dataset, EventFormat, EventSource};
+use dalif_data::layouts::Cifar10DvsSplit;
+use dalif_data::{DatasetKind, EventFormat, EventLayout, EventSource};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -41,7 +40,7 @@ pub fn run(command: Data) -> Result<()> {
         Data::Inspect(args) => inspect(&args.path, args.max_recordings),
         Data::Cache(args) => {
             let config = args.config.resolve()?;
-            let (train, test) = crate::commands::open_data(&config)?;
+            let (train, test) = crate::training::open_data(&config)?;
             println!(
                 "{}: frames of {} train and {} test samples, {:?} each, cached under {}",
                 config.data.name,
@@ -52,36 +51,6 @@ pub fn run(command: Data) -> Result<()> {
             );
             Ok(())
         }
-    }
-}
-
-/// The data set kind a folder holds, from the files the official releases have.
-fn detect(path: &Path) -> Option<&'static str> {
-    let has = |p: &str| path.join(p).exists();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if has("batches.meta.txt")
-        || has("cifar-10-batches-bin")
-        || name == "cifar-10-binary.tar.gz"
-        || has("cifar-10-binary.tar.gz")
-    {
-        Some("cifar10")
-    } else if has("fine_label_names.txt")
-        || has("cifar-100-binary")
-        || name == "cifar-100-binary.tar.gz"
-        || has("cifar-100-binary.tar.gz")
-    {
-        Some("cifar100")
-    } else if has("trials_to_train.txt") || has("DvsGesture/trials_to_train.txt") {
-        Some("dvsgesture")
-    } else if has("airplane") || has("CIFAR10-DVS/airplane") {
-        Some("cifar10dvs")
-    } else if has("Train") && has("Test") {
-        Some("nmnist")
-    } else {
-        None
     }
 }
 
@@ -107,147 +76,122 @@ struct SampleStats {
 }
 
 fn inspect(path: &Path, max_recordings: usize) -> Result<()> {
-    let Some(kind) = detect(path) else {
+    let Some(kind) = DatasetKind::detect(path) else {
+        let known: Vec<&str> = (DatasetKind::ALL.iter())
+            .filter(|k| k.info().detect.is_some())
+            .map(|k| k.info().about)
+            .collect();
         bail!(
-            "{}: not a data set folder dalif knows (CIFAR-10/100 binary, DVS128 Gesture, \
-             CIFAR10-DVS, N-MNIST)",
-            path.display()
+            "{}: not a data set folder dalif knows ({})",
+            path.display(),
+            known.join(", ")
         );
     };
     println!("{}: {kind}", path.display());
-    let events = |format,
-                  sensor: [usize; 2],
-                  classes,
-                  splits: [(&str, Vec<EventSource>); 2]|
-     -> Result<()> {
-        println!(
-            "sensor {}x{}, {classes} classes, read as {format:?}",
-            sensor[0], sensor[1]
-        );
-        for (split, sources) in &splits {
-            let labels = sources.iter().map(|s| s.label);
-            println!(
-                "{split}: {} samples; per class: {}",
-                sources.len(),
-                per_class(labels, classes)
-            );
-        }
-        let all: Vec<&EventSource> = splits.iter().flat_map(|(_, s)| s).collect();
-        let step = all.len().div_ceil(max_recordings.max(1)).max(1);
-        let picked: Vec<&EventSource> = all.iter().step_by(step).copied().collect();
-        let stats = picked
-            .par_iter()
-            .map(|s| {
-                let recording = EventFormat::read(format, &s.file)?;
-                let ordered = recording.is_time_ordered();
-                let e = s.events(&recording);
-                let span = match (e.t.first(), e.t.last()) {
-                    (Some(a), Some(b)) => b.saturating_sub(*a),
-                    _ => 0,
-                };
-                Ok(SampleStats {
-                    events: e.len(),
-                    span,
-                    ordered,
-                })
-            })
-            .collect::<Result<Vec<_>, dalif_data::DataError>>()?;
-        // Samples that train on zero frames, and recordings only a split by number reads in
-        // file order: named, since neither shows in the totals.
-        let samples_where = |hit: fn(&SampleStats) -> bool| -> Vec<&EventSource> {
-            (picked.iter().zip(&stats))
-                .filter(|(_, s)| hit(s))
-                .map(|(p, _)| *p)
-                .collect()
-        };
-        for (what, hits) in [
-            (
-                "have no events (their frames are zero)",
-                samples_where(|s| s.events == 0),
-            ),
-            (
-                "come from recordings whose timestamps go backwards (split by time sorts them)",
-                samples_where(|s| !s.ordered),
-            ),
-        ] {
-            if let Some(first) = hits.first() {
-                println!(
-                    "warning: {} of {} samples read {what}; the first: {first}",
-                    hits.len(),
-                    picked.len(),
-                );
-            }
-        }
-        let (mut n, mut d): (Vec<usize>, Vec<u64>) =
-            stats.iter().map(|s| (s.events, s.span)).unzip();
-        n.sort_unstable();
-        d.sort_unstable();
-        if !n.is_empty() {
-            let mid = n.len() / 2;
-            println!(
-                "{} of {} samples read: events min {} / median {} / max {}; duration min {:.3} / median {:.3} / max {:.3} s",
-                n.len(),
-                all.len(),
-                n[0],
-                n[mid],
-                n[n.len() - 1],
-                d[0] as f64 / 1e6,
-                d[mid] as f64 / 1e6,
-                d[d.len() - 1] as f64 / 1e6
-            );
-        }
-        Ok(())
-    };
-    match kind {
-        "cifar10" | "cifar100" => {
-            let k = if kind == "cifar10" {
-                CifarKind::Cifar10
-            } else {
-                CifarKind::Cifar100 { coarse: false }
-            };
-            for (split, train) in [("train", true), ("test", false)] {
-                let set = Cifar::open(path, k, train)?;
-                let labels = (0..set.len())
-                    .map(|i| set.get(i).map(|s| s.label))
-                    .collect::<Result<Vec<_>, _>>()?;
-                println!(
-                    "{split}: {} images of {:?}, {} classes; per class: {}",
-                    set.len(),
-                    set.sample_shape(),
-                    set.num_classes(),
-                    per_class(labels.into_iter(), set.num_classes())
-                );
-            }
-            Ok(())
-        }
-        "dvsgesture" => events(
-            EventFormat::Aedat3,
-            [128, 128],
-            11,
-            [
-                ("train", layouts::dvs_gesture(path, true)?),
-                ("test", layouts::dvs_gesture(path, false)?),
-            ],
-        ),
-        "cifar10dvs" => {
-            let split = Cifar10DvsSplit::NineToOne;
-            let (train, _) = layouts::cifar10_dvs(path, true, split)?;
-            let (test, _) = layouts::cifar10_dvs(path, false, split)?;
-            events(
-                EventFormat::Aedat2Dvs128,
-                [128, 128],
-                10,
-                [("train", train), ("test", test)],
-            )
-        }
-        _ => events(
-            EventFormat::Atis40,
-            [34, 34],
-            10,
-            [
-                ("train", layouts::nmnist(path, true)?),
-                ("test", layouts::nmnist(path, false)?),
-            ],
-        ),
+    match kind.event_layout() {
+        Some(layout) => inspect_events(path, layout, max_recordings),
+        None => inspect_images(kind, path),
     }
+}
+
+fn inspect_images(kind: DatasetKind, path: &Path) -> Result<()> {
+    let (train, test) = kind.open_images(Some(path), None)?;
+    for (split, set) in [("train", train), ("test", test)] {
+        let labels = (0..set.len())
+            .map(|i| set.get(i).map(|s| s.label))
+            .collect::<Result<Vec<_>, _>>()?;
+        println!(
+            "{split}: {} images of {:?}, {} classes; per class: {}",
+            set.len(),
+            set.sample_shape(),
+            set.num_classes(),
+            per_class(labels.into_iter(), set.num_classes())
+        );
+    }
+    Ok(())
+}
+
+fn inspect_events(path: &Path, layout: &EventLayout, max_recordings: usize) -> Result<()> {
+    let (format, sensor, classes) = (layout.format, layout.sensor, layout.classes);
+    println!(
+        "sensor {}x{}, {classes} classes, read as {format:?}",
+        sensor[0], sensor[1]
+    );
+    let split = Cifar10DvsSplit::default();
+    let splits = [
+        ("train", layout.sources(path, true, split)?),
+        ("test", layout.sources(path, false, split)?),
+    ];
+    for (split, sources) in &splits {
+        let labels = sources.iter().map(|s| s.label);
+        println!(
+            "{split}: {} samples; per class: {}",
+            sources.len(),
+            per_class(labels, classes)
+        );
+    }
+    let all: Vec<&EventSource> = splits.iter().flat_map(|(_, s)| s).collect();
+    let step = all.len().div_ceil(max_recordings.max(1)).max(1);
+    let picked: Vec<&EventSource> = all.iter().step_by(step).copied().collect();
+    let stats = picked
+        .par_iter()
+        .map(|s| {
+            let recording = EventFormat::read(format, &s.file)?;
+            let ordered = recording.is_time_ordered();
+            let e = s.events(&recording);
+            let span = match (e.t.first(), e.t.last()) {
+                (Some(a), Some(b)) => b.saturating_sub(*a),
+                _ => 0,
+            };
+            Ok(SampleStats {
+                events: e.len(),
+                span,
+                ordered,
+            })
+        })
+        .collect::<Result<Vec<_>, dalif_data::DataError>>()?;
+    // Samples that train on zero frames, and recordings only a split by number reads in
+    // file order: named, since neither shows in the totals.
+    let samples_where = |hit: fn(&SampleStats) -> bool| -> Vec<&EventSource> {
+        (picked.iter().zip(&stats))
+            .filter(|(_, s)| hit(s))
+            .map(|(p, _)| *p)
+            .collect()
+    };
+    for (what, hits) in [
+        (
+            "have no events (their frames are zero)",
+            samples_where(|s| s.events == 0),
+        ),
+        (
+            "come from recordings whose timestamps go backwards (split by time sorts them)",
+            samples_where(|s| !s.ordered),
+        ),
+    ] {
+        if let Some(first) = hits.first() {
+            println!(
+                "warning: {} of {} samples read {what}; the first: {first}",
+                hits.len(),
+                picked.len(),
+            );
+        }
+    }
+    let (mut n, mut d): (Vec<usize>, Vec<u64>) = stats.iter().map(|s| (s.events, s.span)).unzip();
+    n.sort_unstable();
+    d.sort_unstable();
+    if !n.is_empty() {
+        let mid = n.len() / 2;
+        println!(
+            "{} of {} samples read: events min {} / median {} / max {}; duration min {:.3} / median {:.3} / max {:.3} s",
+            n.len(),
+            all.len(),
+            n[0],
+            n[mid],
+            n[n.len() - 1],
+            d[0] as f64 / 1e6,
+            d[mid] as f64 / 1e6,
+            d[d.len() - 1] as f64 / 1e6
+        );
+    }
+    Ok(())
 }

@@ -6,6 +6,8 @@ use crate::source::SourceArgs;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use dalif::export::{Meta, NirOptions, write_nir, write_safetensors};
+use dalif::graph::step_shape;
+use dalif::models::SpikingClassifier;
 use dalif::run::CheckpointKind;
 use std::path::PathBuf;
 
@@ -50,10 +52,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         }
         Format::Nir => {
             let shape = trained.test.sample_shape();
-            let [c, h, w] = shape[shape.len() - 3..] else {
-                bail!("samples of shape {shape:?} are not images or frames");
-            };
-            let graph = trained.network.graph([c, h, w], &device);
+            let graph = trained.network.graph(step_shape(shape), &device);
             let config = &trained.config;
             let input = if shape.len() == 4 {
                 "event frames: frame t is the input at step t"
@@ -63,7 +62,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             let metadata = [
                 ("model", Meta::Text(config.model.kind.to_string())),
                 ("neuron", Meta::Text(config.model.neuron.to_string())),
-                ("data", Meta::Text(config.data.name.clone())),
+                ("data", Meta::Text(config.data.name.to_string())),
                 ("timesteps", Meta::Number(config.train.steps as f64)),
                 ("input_encoding", Meta::Text(input.into())),
                 (

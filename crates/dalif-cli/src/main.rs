@@ -11,6 +11,7 @@ mod presets;
 mod progress;
 mod source;
 mod sweep;
+mod training;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -68,8 +69,10 @@ enum Command {
     ///
     /// NIR: convolutions with batch norm folded in, affine layers, average pooling, flatten,
     /// residual additions as graph edges, and each DA-LIF layer as a LIF with
-    /// tau = dt/(1 - beta), r = alpha/(1 - beta), v_leak = v_reset = 0; the conventions go
-    /// into the graph's metadata. Max pooling and soft reset have no NIR form and are refused.
+    /// tau = dt/(1 - beta), r = alpha/(1 - beta), v_leak = v_reset = 0; max pooling of spikes
+    /// as the OR of the window (a SumPool2d, then a LIF with tau = dt, r = 1, threshold 0.5
+    /// that keeps no state); the conventions go into the graph's metadata. Soft reset has no
+    /// NIR form and is refused.
     Export(export::ExportArgs),
     /// List the presets (the paper's recipes) that `train --preset` accepts.
     Presets,

@@ -43,6 +43,7 @@ pub fn load(name: &str) -> Result<RunConfig> {
 mod tests {
     use super::*;
     use dalif::models::ModelKind;
+    use dalif::neuron::{Reset, Surrogate};
 
     #[test]
     fn every_preset_is_the_papers_recipe() {
@@ -69,7 +70,7 @@ mod tests {
         assert_eq!(recipes.len(), PRESETS.len());
         for (name, data, model, steps, frames) in recipes {
             let c = load(name).unwrap();
-            assert_eq!(c.data.name, data, "{name}");
+            assert_eq!(c.data.name.name(), data, "{name}");
             assert_eq!(c.model.kind, model, "{name}");
             assert_eq!(c.train.steps, steps, "{name}");
             assert_eq!(c.data.frame_size, frames, "{name}");
@@ -78,6 +79,13 @@ mod tests {
         // The augmentation of the recipes: crop, flip, AutoAugment and Cutout 16 (CIFAR-10) or
         // 8 (CIFAR-100) on images; roll (and flip where left and right do not change the
         // class) on events.
+        // The spec's neuron, with the authors' own surrogate.
+        for (name, _) in PRESETS {
+            let m = load(name).unwrap().model;
+            assert_eq!(m.surrogate, Surrogate::DspikeTanh { k: 3.0 }, "{name}");
+            assert_eq!((m.v_th, m.reset, m.detach_reset), (1.0, Reset::Hard, false));
+            assert_eq!((m.per_channel, m.init_decays), (false, [0.5, 0.5]));
+        }
         let aug = |name| load(name).unwrap().train.augmentation;
         assert_eq!((aug("cifar10").pad_crop, aug("cifar10").cutout), (4, 16));
         assert_eq!(aug("cifar100").cutout, 8);

@@ -1,8 +1,8 @@
 //! Where `eval`, `export` and `analyze` take a trained network from: a run directory's
 //! checkpoint, or a safetensors file written by `dalif export --format safetensors`.
 
-use crate::commands::open_data;
 use crate::names::name_of;
+use crate::training::open_data;
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
@@ -72,14 +72,14 @@ impl SourceArgs {
         let (_, test) = open_data(&config)?;
         let (network, label, epochs_done) = match (&self.weights, &dir) {
             (Some(weights), _) => {
-                let network = run::build_network(&config, test.as_ref(), device)?;
+                let network = run::build_network(&config, &run::zoo, test.as_ref(), device)?;
                 let network = load_safetensors(network, weights)?;
                 (network, weights.display().to_string(), None)
             }
             (None, Some(dir)) => {
                 let kind = self.checkpoint;
                 let (network, state) =
-                    run::load_network(dir, &config, kind, test.as_ref(), device)?;
+                    run::load_network(dir, &config, kind, run::zoo, test.as_ref(), device)?;
                 let label = format!(
                     "{} ({kind} checkpoint, after epoch {})",
                     dir.path().display(),

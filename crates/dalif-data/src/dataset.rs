@@ -12,6 +12,12 @@ pub enum DataError {
     OutOfRange { index: usize, len: usize },
     #[error("invalid data set: {0}")]
     Invalid(String),
+    /// A data set name that is none of [`crate::DatasetKind`]'s.
+    #[error(
+        "unknown data set '{0}' (expected one of: {names})",
+        names = crate::DatasetKind::list(|_| true)
+    )]
+    UnknownDataSet(String),
 }
 
 /// Per-channel normalisation of images scaled to [0, 1]: `(x - mean[c]) / std[c]`.

@@ -26,12 +26,14 @@ impl SplitBy {
 }
 
 impl std::str::FromStr for SplitBy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = crate::DataError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "number" => Ok(SplitBy::Number),
             "time" => Ok(SplitBy::Time),
-            other => Err(format!("unknown split '{other}' (expected number or time)")),
+            other => Err(crate::DataError::Invalid(format!(
+                "unknown split '{other}' (expected number or time)"
+            ))),
         }
     }
 }

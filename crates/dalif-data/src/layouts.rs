@@ -41,17 +41,50 @@ fn locate(root: &Path, name: &str, marker: &str) -> PathBuf {
     }
 }
 
+/// DVS128 Gesture's classes (labels `0..11`, `1..=11` in its files).
+pub const DVS_GESTURE_CLASSES: usize = 11;
+/// CIFAR10-DVS's classes, CIFAR-10's.
+pub const CIFAR10_DVS_CLASSES: usize = 10;
+/// N-MNIST's classes, the digits.
+pub const NMNIST_CLASSES: usize = 10;
+
+/// The folder of IBM's DVS128 Gesture release, and its list of training trials.
+const GESTURE_DIR: &str = "DvsGesture";
+const GESTURE_TRAIN_LIST: &str = "trials_to_train.txt";
+/// The folder of CIFAR10-DVS, and its first class folder.
+const CIFAR10_DVS_DIR: &str = "CIFAR10-DVS";
+const CIFAR10_DVS_FIRST_CLASS: &str = "airplane";
+/// N-MNIST's folders of the training and test split.
+const NMNIST_SPLITS: [&str; 2] = ["Train", "Test"];
+
+/// Whether `root` holds DVS128 Gesture as [`dvs_gesture`] reads it (its training list).
+pub fn holds_dvs_gesture(root: &Path) -> bool {
+    let dir = locate(root, GESTURE_DIR, GESTURE_TRAIN_LIST);
+    dir.join(GESTURE_TRAIN_LIST).exists()
+}
+
+/// Whether `root` holds CIFAR10-DVS as [`cifar10_dvs`] reads it (its first class folder).
+pub fn holds_cifar10_dvs(root: &Path) -> bool {
+    let dir = locate(root, CIFAR10_DVS_DIR, CIFAR10_DVS_FIRST_CLASS);
+    dir.join(CIFAR10_DVS_FIRST_CLASS).exists()
+}
+
+/// Whether `root` holds N-MNIST as [`nmnist`] reads it (`Train/` and `Test/`).
+pub fn holds_nmnist(root: &Path) -> bool {
+    NMNIST_SPLITS.iter().all(|s| root.join(s).exists())
+}
+
 /// DVS128 Gesture, IBM's release (`DvsGesture/`, or the folder holding it): the trials of
 /// `trials_to_train.txt` or `trials_to_test.txt`, each cut into one sample per row of its
 /// `<trial>_labels.csv` (`class,startTime_usec,endTime_usec`): the events with
 /// `start <= t < end`, label `class - 1`. 1,176 training and 288 test samples, 11 classes.
 pub fn dvs_gesture(root: &Path, train: bool) -> Result<Vec<EventSource>, DataError> {
     let list_name = if train {
-        "trials_to_train.txt"
+        GESTURE_TRAIN_LIST
     } else {
         "trials_to_test.txt"
     };
-    let dir = locate(root, "DvsGesture", list_name);
+    let dir = locate(root, GESTURE_DIR, list_name);
     let list = dir.join(list_name);
     let text = std::fs::read_to_string(&list).map_err(|e| {
         file_error(
@@ -103,8 +136,11 @@ pub fn gesture_labels(csv: &str) -> Result<Vec<(usize, u64, u64)>, String> {
                 n + 1
             ));
         };
-        if !(1..=11).contains(&class) {
-            return Err(format!("line {}: class {class} is outside 1..=11", n + 1));
+        if !(1..=DVS_GESTURE_CLASSES).contains(&class) {
+            return Err(format!(
+                "line {}: class {class} is outside 1..={DVS_GESTURE_CLASSES}",
+                n + 1
+            ));
         }
         if end < start {
             return Err(format!(
@@ -136,13 +172,13 @@ pub fn cifar10_dvs(
     train: bool,
     split: Cifar10DvsSplit,
 ) -> Result<(Vec<EventSource>, Vec<String>), DataError> {
-    let dir = locate(root, "CIFAR10-DVS", "airplane");
+    let dir = locate(root, CIFAR10_DVS_DIR, CIFAR10_DVS_FIRST_CLASS);
     let classes = subdirs(&dir)?;
-    if classes.len() != 10 {
+    if classes.len() != CIFAR10_DVS_CLASSES {
         return Err(file_error(
             &dir,
             format!(
-                "{} class folders, expected the 10 of CIFAR10-DVS",
+                "{} class folders, expected the {CIFAR10_DVS_CLASSES} of CIFAR10-DVS",
                 classes.len()
             ),
         ));
@@ -194,12 +230,12 @@ fn recording_number(file: &Path) -> Result<usize, DataError> {
 
 /// N-MNIST: `Train/<digit>/*.bin` or `Test/<digit>/*.bin` (34x34 ATIS recordings).
 pub fn nmnist(root: &Path, train: bool) -> Result<Vec<EventSource>, DataError> {
-    let dir = root.join(if train { "Train" } else { "Test" });
+    let dir = root.join(NMNIST_SPLITS[usize::from(!train)]);
     let classes = subdirs(&dir)?;
-    if classes.len() != 10 {
+    if classes.len() != NMNIST_CLASSES {
         return Err(file_error(
             &dir,
-            format!("{} class folders, expected 10", classes.len()),
+            format!("{} class folders, expected {NMNIST_CLASSES}", classes.len()),
         ));
     }
     let mut samples = Vec::new();
@@ -216,14 +252,14 @@ pub fn nmnist(root: &Path, train: bool) -> Result<Vec<EventSource>, DataError> {
 }
 
 impl std::str::FromStr for Cifar10DvsSplit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DataError;
+    fn from_str(s: &str) -> Result<Self, DataError> {
         match s {
             "nine-to-one" => Ok(Cifar10DvsSplit::NineToOne),
             "tebn" => Ok(Cifar10DvsSplit::Tebn),
-            other => Err(format!(
+            other => Err(DataError::Invalid(format!(
                 "unknown CIFAR10-DVS split '{other}' (expected nine-to-one or tebn)"
-            )),
+            ))),
         }
     }
 }

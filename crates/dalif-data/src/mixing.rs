@@ -2,8 +2,8 @@
 //! a shuffled copy of itself. The loss then weighs the two label sets by `lambda` and
 //! `1 - lambda`.
 
-use crate::Batch;
 use crate::rng::SplitMix64;
+use crate::{Batch, DataError};
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
@@ -33,15 +33,15 @@ impl Mixing {
     }
 
     /// Checks that both alphas are finite and not negative.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), DataError> {
         if [self.mixup, self.cutmix]
             .iter()
             .any(|a| !a.is_finite() || *a < 0.0)
         {
-            return Err(format!(
+            return Err(DataError::Invalid(format!(
                 "mixup and cutmix alphas must be finite and at least 0, got {} and {}",
                 self.mixup, self.cutmix
-            ));
+            )));
         }
         Ok(())
     }

@@ -36,7 +36,7 @@ fn decodes_the_documented_nmnist_record_and_overflow_markers() {
     let e = nmnist::parse(&[1, 1, 0, 0, 5, 0, 240, 0, 0, 0, 2, 2, 0, 0, 6]).unwrap();
     assert_eq!(e.t, [5, 8192 + 6]);
     let err = nmnist::parse(&[1, 2, 3, 4]).unwrap_err();
-    assert!(err.contains("5-byte"), "{err}");
+    assert!(err.0.contains("5-byte"), "{err}");
     let err = nmnist::read_file(Path::new("/nonexistent/x.bin")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/x.bin"), "{err}");
 }
@@ -98,20 +98,21 @@ fn refuses_malformed_aedat3() {
     let mut truncated = AEDAT3_HEADER.to_vec();
     truncated.extend(&packet(1, 8, 0, &[[0; 8], [0; 8]])[..40]);
     let err = aedat3::parse(&truncated).unwrap_err();
-    assert!(err.contains("only 12 bytes follow"), "{err}");
+    assert!(err.0.contains("only 12 bytes follow"), "{err}");
     let err = aedat3::parse(b"#!AER-DAT2.0\r\n").unwrap_err();
-    assert!(err.contains("not an AEDAT 3.1 file"), "{err}");
+    assert!(err.0.contains("not an AEDAT 3.1 file"), "{err}");
     let err = aedat3::parse(b"#!AER-DAT3.1\r\n#Format: RAW\r\n").unwrap_err();
-    assert!(err.contains("END-HEADER"), "{err}");
+    assert!(err.0.contains("END-HEADER"), "{err}");
     let mut wrong_size = AEDAT3_HEADER.to_vec();
     wrong_size.extend(packet(1, 6, 0, &[[0; 8]]));
     let err = aedat3::parse(&wrong_size).unwrap_err();
-    assert!(err.contains("6-byte events"), "{err}");
+    assert!(err.0.contains("6-byte events"), "{err}");
     let mut short_header = AEDAT3_HEADER.to_vec();
     short_header.extend([1, 0, 1]);
     assert!(
         aedat3::parse(&short_header)
             .unwrap_err()
+            .0
             .contains("truncated packet header")
     );
 }
@@ -136,7 +137,10 @@ fn decodes_aedat2_with_spikingjellys_mapping() {
     aedat2::write(&mut written, &e).unwrap();
     assert_eq!(aedat2::parse(&written).unwrap(), e);
     let err = aedat2::parse(&[b"#!AER-DAT2.0\r\n".as_slice(), &body[..5]].concat()).unwrap_err();
-    assert!(err.contains("not a whole number of 8-byte events"), "{err}");
+    assert!(
+        err.0.contains("not a whole number of 8-byte events"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -8,8 +8,8 @@
 //! `w' = w gamma / sqrt(var + eps)`, `b' = beta - mean gamma / sqrt(var + eps)`, with the
 //! running statistics of inference.
 
-use crate::layers::ConvBn;
-use crate::neuron::{DaLif, Reset};
+use crate::layers::{ConvBn, Pool, Tracer};
+use crate::neuron::{DaLif, Reset, SpikeFunction};
 use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
@@ -23,6 +23,8 @@ pub struct NeuronParams {
     pub beta: Vec<f32>,
     pub v_th: f64,
     pub reset: Reset,
+    /// Heaviside (binary spikes) or the smooth validation tool (real values).
+    pub spike: SpikeFunction,
 }
 
 /// One per-step operation.
@@ -120,11 +122,37 @@ impl LayerGraph {
         Some(sources)
     }
 
+    /// Whether every value `id` outputs is a binary spike, 0 or 1: `id` is a neuron with
+    /// Heaviside spikes, or a max pooling or flattening whose single input outputs binary
+    /// spikes (the maximum of 0s and 1s is 0 or 1; a reshape keeps the values). Not an
+    /// average pooling (fractions), nor a node with several inputs (their sum counts to 2 and
+    /// more), nor the network input, a convolution or an affine map (real values).
+    pub fn emits_binary_spikes(&self, id: NodeId) -> bool {
+        match &self.nodes[id].op {
+            Op::Neuron(p) => p.spike == SpikeFunction::Heaviside,
+            Op::MaxPool2d { .. } | Op::Flatten => match self.inputs(id)[..] {
+                [from] => self.emits_binary_spikes(from),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// Indices of the neuron nodes, in forward order.
     pub fn neurons(&self) -> Vec<NodeId> {
         (0..self.nodes.len())
             .filter(|&i| matches!(self.nodes[i].op, Op::Neuron(_)))
             .collect()
+    }
+}
+
+/// What one step of a network reads of a sample of `shape`: the sample itself (images
+/// `[C, H, W]`, features `[F]`, the same at every step), or one frame of event frames
+/// `[T, C, H, W]`.
+pub fn step_shape(shape: &[usize]) -> &[usize] {
+    match shape {
+        [_, _, _, _] => &shape[1..],
+        _ => shape,
     }
 }
 
@@ -135,36 +163,44 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .expect("converted to f32")
 }
 
-/// Builds a [`LayerGraph`] node by node, tracking shapes.
+/// Builds a [`LayerGraph`] node by node, tracking shapes: the [`Tracer`] that turns a
+/// network's description into its graph. A value is the list of nodes whose outputs sum to
+/// it (a residual addition adds no node: the next node reads both).
 pub struct GraphBuilder {
     graph: LayerGraph,
     device: Device,
 }
 
 impl GraphBuilder {
-    /// A graph whose input is `[C, H, W]` per step, of a network on `device`; returns the
-    /// input node.
-    pub fn new(input: [usize; 3], device: &Device) -> (Self, NodeId) {
-        let input = input.to_vec();
+    /// A graph whose input is `input` per step (`[C, H, W]` or `[F]`), of a network on
+    /// `device`; returns the input.
+    pub fn new(input: &[usize], device: &Device) -> (Self, Vec<NodeId>) {
         let node = Node {
             name: "input".into(),
             op: Op::Input,
-            input_shape: input.clone(),
-            output_shape: input,
+            input_shape: input.to_vec(),
+            output_shape: input.to_vec(),
         };
         let graph = LayerGraph {
             nodes: vec![node],
             edges: Vec::new(),
         };
         let device = device.clone();
-        (Self { graph, device }, 0)
+        (Self { graph, device }, vec![0])
     }
 
+    /// The per-sample output shape of a node.
     pub fn shape(&self, id: NodeId) -> &[usize] {
         &self.graph.nodes[id].output_shape
     }
 
-    fn add(&mut self, name: &str, op: Op, from: &[NodeId], output_shape: Vec<usize>) -> NodeId {
+    fn push(
+        &mut self,
+        name: &str,
+        op: Op,
+        from: &[NodeId],
+        output_shape: Vec<usize>,
+    ) -> Vec<NodeId> {
         let id = self.graph.nodes.len();
         self.graph.nodes.push(Node {
             name: name.into(),
@@ -173,17 +209,34 @@ impl GraphBuilder {
             output_shape,
         });
         self.graph.edges.extend(from.iter().map(|&f| (f, id)));
-        id
+        vec![id]
     }
 
-    fn pooled(&self, from: NodeId, kernel: usize, stride: usize, padding: usize) -> Vec<usize> {
-        let s = self.shape(from);
-        let out = |n: usize| (n + 2 * padding - kernel) / stride + 1;
-        vec![s[0], out(s[1]), out(s[2])]
+    fn maps(&self, op: &str, name: &str, from: &[NodeId]) -> [usize; 3] {
+        let shape = self.shape(from[0]);
+        shape.try_into().unwrap_or_else(|_| {
+            panic!("{op} '{name}' reads feature maps [C, H, W], but its input is {shape:?}")
+        })
     }
+
+    fn pooled(&self, op: &str, name: &str, from: &[NodeId], pool: Pool) -> Vec<usize> {
+        let [c, h, w] = self.maps(op, name, from);
+        vec![c, pool.output(h), pool.output(w)]
+    }
+
+    /// Ends the graph with an output node reading `from`.
+    pub fn finish(mut self, from: Vec<NodeId>) -> LayerGraph {
+        let shape = self.shape(from[0]).to_vec();
+        self.push("output", Op::Output, &from, shape);
+        self.graph
+    }
+}
+
+impl Tracer for GraphBuilder {
+    type Value = Vec<NodeId>;
 
     /// `BN(conv(x))` as one convolution with the batch norm folded in.
-    pub fn conv_bn(&mut self, name: &str, layer: &ConvBn, from: NodeId) -> NodeId {
+    fn conv_bn(&mut self, name: &str, layer: &ConvBn, from: Vec<NodeId>) -> Vec<NodeId> {
         let conv = &layer.conv;
         let [cout, cin, kh, kw] = conv.weight.dims();
         let padding = match conv.padding {
@@ -211,10 +264,7 @@ impl GraphBuilder {
                 beta[c] + (b - mean[c]) * scale[c]
             })
             .collect();
-        let [_, h, w] = self
-            .shape(from)
-            .try_into()
-            .expect("conv input is [C, H, W]");
+        let [_, h, w] = self.maps("convolution", name, &from);
         let out = |n: usize, k: usize| (n + 2 * padding - k) / conv.stride[0] + 1;
         let shape = vec![cout, out(h, kh), out(w, kw)];
         let op = Op::Conv2d {
@@ -224,11 +274,10 @@ impl GraphBuilder {
             stride: conv.stride[0],
             padding,
         };
-        self.add(name, op, &[from], shape)
+        self.push(name, op, &from, shape)
     }
 
-    /// A spiking layer reading the sum of `from`.
-    pub fn neuron(&mut self, name: &str, neuron: &DaLif, from: &[NodeId]) -> NodeId {
+    fn neuron(&mut self, name: &str, neuron: &DaLif, from: Vec<NodeId>) -> Vec<NodeId> {
         let (alpha, beta) = neuron.decay_values(&self.device);
         let config = neuron.config();
         let op = Op::Neuron(NeuronParams {
@@ -236,45 +285,47 @@ impl GraphBuilder {
             beta,
             v_th: config.v_th,
             reset: config.reset,
+            spike: config.spike,
         });
         let shape = self.shape(from[0]).to_vec();
-        self.add(name, op, from, shape)
+        self.push(name, op, &from, shape)
     }
 
-    pub fn avg_pool(&mut self, name: &str, kernel: usize, stride: usize, from: NodeId) -> NodeId {
-        let shape = self.pooled(from, kernel, stride, 0);
-        self.add(name, Op::AvgPool2d { kernel, stride }, &[from], shape)
+    fn add(&mut self, mut a: Vec<NodeId>, b: Vec<NodeId>) -> Vec<NodeId> {
+        a.extend(b);
+        a
     }
 
-    /// The mean over each whole feature map, `[C, H, W] -> [C, 1, 1]`.
-    pub fn global_avg_pool(&mut self, name: &str, from: NodeId) -> NodeId {
-        let k = self.shape(from)[1];
-        self.avg_pool(name, k, k, from)
-    }
-
-    pub fn max_pool(
-        &mut self,
-        name: &str,
-        kernel: usize,
-        stride: usize,
-        padding: usize,
-        from: NodeId,
-    ) -> NodeId {
-        let shape = self.pooled(from, kernel, stride, padding);
+    fn max_pool(&mut self, name: &str, pool: Pool, from: Vec<NodeId>) -> Vec<NodeId> {
+        let shape = self.pooled("max pool", name, &from, pool);
         let op = Op::MaxPool2d {
-            kernel,
-            stride,
-            padding,
+            kernel: pool.kernel,
+            stride: pool.stride,
+            padding: pool.padding,
         };
-        self.add(name, op, &[from], shape)
+        self.push(name, op, &from, shape)
     }
 
-    pub fn flatten(&mut self, name: &str, from: NodeId) -> NodeId {
-        let shape = vec![self.shape(from).iter().product()];
-        self.add(name, Op::Flatten, &[from], shape)
+    fn avg_pool(&mut self, name: &str, pool: Pool, from: Vec<NodeId>) -> Vec<NodeId> {
+        let shape = self.pooled("average pool", name, &from, pool);
+        let op = Op::AvgPool2d {
+            kernel: pool.kernel,
+            stride: pool.stride,
+        };
+        self.push(name, op, &from, shape)
     }
 
-    pub fn linear(&mut self, name: &str, layer: &Linear, from: NodeId) -> NodeId {
+    fn global_avg_pool(&mut self, name: &str, from: Vec<NodeId>) -> Vec<NodeId> {
+        let [_, h, _] = self.maps("global average pool", name, &from);
+        self.avg_pool(name, Pool::new(h, h), from)
+    }
+
+    fn flatten(&mut self, name: &str, from: Vec<NodeId>) -> Vec<NodeId> {
+        let shape = vec![self.shape(from[0]).iter().product()];
+        self.push(name, Op::Flatten, &from, shape)
+    }
+
+    fn linear(&mut self, name: &str, layer: &Linear, from: Vec<NodeId>) -> Vec<NodeId> {
         let [inputs, outputs] = layer.weight.dims();
         // burn stores [in, out]; the graph, like NIR and PyTorch, [out, in].
         let weight = values(layer.weight.val().transpose());
@@ -283,13 +334,6 @@ impl GraphBuilder {
             weight_shape: [outputs, inputs],
             bias: layer.bias.as_ref().map(|b| values(b.val())),
         };
-        self.add(name, op, &[from], vec![outputs])
-    }
-
-    /// Ends the graph with an output node reading `from`.
-    pub fn finish(mut self, from: NodeId) -> LayerGraph {
-        let shape = self.shape(from).to_vec();
-        self.add("output", Op::Output, &[from], shape);
-        self.graph
+        self.push(name, op, &from, vec![outputs])
     }
 }

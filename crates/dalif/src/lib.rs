@@ -12,6 +12,7 @@ pub mod layers;
 pub mod models;
 pub mod names;
 pub mod neuron;
+pub mod prelude;
 pub mod run;
 pub mod training;
 

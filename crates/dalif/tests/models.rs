@@ -29,9 +29,7 @@ fn cifar_small_has_the_parameters_of_its_layer_table() {
         (NeuronKind::Plif, 964_174),
         (NeuronKind::Lif, 964_170),
     ] {
-        let config = cifar_small(kind);
-        assert_eq!(config.num_params(), want, "{kind}");
-        let model = config.init(&device).unwrap();
+        let model = cifar_small(kind).init(&device).unwrap();
         assert_eq!(learnable_params(&model), want, "{kind}");
         // burn's own count adds the batch norms' running mean and variance (2 x 704).
         assert_eq!(model.num_params(), want + 2 * 704, "{kind}");
@@ -43,7 +41,7 @@ fn cifar_small_gives_per_step_logits_and_trains_every_neuron() {
     let device = Device::flex().autodiff();
     let model = cifar_small(NeuronKind::Dalif).init(&device).unwrap();
     let x = Tensor::<5>::random([2, 3, 3, 16, 16], Distribution::Normal(0.0, 2.0), &device);
-    let logits = model.forward(x, &mut SpikeMonitor::off());
+    let logits = model.forward(x);
     assert_eq!(logits.dims(), [2, 3, 10]);
     let grads = logits.mean().backward();
     // Every decay of every layer gets a finite, non-zero gradient (the layer tests check
@@ -91,9 +89,7 @@ fn resnets_have_the_parameters_of_their_layer_tables() {
         (ModelKind::ResNet20, 10, 32, 11_263_296, 19),
     ] {
         for (neuron, extra) in [(NeuronKind::Lif, 0), (NeuronKind::Dalif, 2 * layers)] {
-            let config = model(kind, neuron, 3, classes, size);
-            assert_eq!(config.num_params(), lif + extra, "{kind} {neuron}");
-            let net = config.init(&device).unwrap();
+            let net = model(kind, neuron, 3, classes, size).init(&device).unwrap();
             assert_eq!(learnable_params(&net), lif + extra, "{kind} {neuron}");
             assert_eq!(net.neurons().len(), layers, "{kind}");
         }
@@ -107,9 +103,27 @@ fn dalif_adds_two_parameters_per_spiking_layer_in_every_model() {
         let size = 48;
         let lif = model(kind, NeuronKind::Lif, 2, 10, size);
         let dalif = model(kind, NeuronKind::Dalif, 2, 10, size);
-        let layers = dalif.init(&device).unwrap().neurons().len();
-        assert_eq!(dalif.num_params() - lif.num_params(), 2 * layers, "{kind}");
+        let dalif = dalif.init(&device).unwrap();
+        let lif = learnable_params(&lif.init(&device).unwrap());
+        let layers = dalif.neurons().len();
+        assert_eq!(learnable_params(&dalif) - lif, 2 * layers, "{kind}");
     }
+}
+
+#[test]
+fn per_channel_decays_add_two_parameters_per_channel_of_every_spiking_layer() {
+    let device = Device::flex().autodiff();
+    let mut config = model(ModelKind::CifarSmall, NeuronKind::Dalif, 3, 10, 16);
+    let per_layer = learnable_params(&config.init(&device).unwrap());
+    config.spec.per_channel = true;
+    let net = config.init(&device).unwrap();
+    // Widths 64, 128, 256, 256: 2 decays per channel instead of 2 per layer.
+    assert_eq!(
+        learnable_params(&net),
+        per_layer - 2 * 4 + 2 * (64 + 128 + 256 + 256)
+    );
+    let x = Tensor::<5>::random([2, 1, 3, 16, 16], Distribution::Normal(0.0, 2.0), &device);
+    assert_eq!(net.forward(x).dims(), [2, 1, 10]);
 }
 
 #[test]
@@ -185,7 +199,6 @@ fn vggsnn_has_the_parameters_of_its_layer_table() {
         (NeuronKind::Lif, 9_268_746),
     ] {
         let config = vggsnn(kind, 48);
-        assert_eq!(config.num_params(), want, "{kind}");
         assert_eq!(
             learnable_params(&config.init(&device).unwrap()),
             want,
@@ -193,7 +206,7 @@ fn vggsnn_has_the_parameters_of_its_layer_table() {
         );
     }
     assert_eq!(
-        vggsnn(NeuronKind::Lif, 64).num_params(),
+        learnable_params(&vggsnn(NeuronKind::Lif, 64).init(&device).unwrap()),
         9_268_746 + 512 * 7 * 10
     );
 }

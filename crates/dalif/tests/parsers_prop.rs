@@ -9,7 +9,7 @@ mod mutate;
 
 use burn::tensor::Device;
 use dalif::export::{load_safetensors_bytes, safetensors_config, write_safetensors};
-use dalif::run::{RunConfig, RunDir, build_network};
+use dalif::run::{self, RunConfig, RunDir, build_network};
 use dalif::training::{EpochMetrics, TrainState};
 use mutate::check;
 use std::path::Path;
@@ -94,6 +94,7 @@ fn state_and_metrics_files_survive_mutation() {
         beta: vec![0.75],
         firing_rate: vec![0.1],
         seconds: 12.5,
+        neuron: "LIF (tau 2, decay input), v_th 1, hard reset, surrogate atan:2".into(),
     };
     let root = tempdir("metrics");
     let run = RunDir::create(&root, &RunConfig::default()).unwrap();
@@ -112,7 +113,7 @@ fn safetensors_weights_survive_mutation() {
     let device = Device::flex();
     let data = dalif_data::digits::load().unwrap();
     let config = RunConfig::default();
-    let network = build_network(&config, &data, &device).unwrap();
+    let network = build_network(&config, &run::zoo, &data, &device).unwrap();
     let dir = tempdir("safetensors");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("w.safetensors");

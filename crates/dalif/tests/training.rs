@@ -240,7 +240,13 @@ fn a_stopped_run_resumes_exactly_where_it_stopped() {
 
     let straight = RunDir::create(&tmp.join("straight"), &config).unwrap();
     let net_a = run::train(
-        &straight, &config, &train_set, &test_set, &device, &mut Quiet,
+        &straight,
+        &config,
+        run::zoo,
+        &train_set,
+        &test_set,
+        &device,
+        &mut Quiet,
     )
     .unwrap();
 
@@ -248,15 +254,28 @@ fn a_stopped_run_resumes_exactly_where_it_stopped() {
     let stopped = RunDir::create(&path, &config).unwrap();
     let mut hooks = StopAfter { after: 1, done: 0 };
     let err = run::train(
-        &stopped, &config, &train_set, &test_set, &device, &mut hooks,
+        &stopped,
+        &config,
+        run::zoo,
+        &train_set,
+        &test_set,
+        &device,
+        &mut hooks,
     )
     .unwrap_err();
     assert!(
         matches!(err, RunError::Train(TrainError::Stopped { epochs_done: 1 })),
         "{err}"
     );
-    let (_, state) =
-        run::load_network(&stopped, &config, CheckpointKind::Last, &train_set, &device).unwrap();
+    let (_, state) = run::load_network(
+        &stopped,
+        &config,
+        CheckpointKind::Last,
+        run::zoo,
+        &train_set,
+        &device,
+    )
+    .unwrap();
     assert_eq!(state.epochs_done, 1);
 
     let (reopened, read_config) = RunDir::open(&path).unwrap();
@@ -267,6 +286,7 @@ fn a_stopped_run_resumes_exactly_where_it_stopped() {
     let net_b = run::train(
         &reopened,
         &read_config,
+        run::zoo,
         &train_set,
         &test_set,
         &device,
@@ -313,14 +333,29 @@ fn a_run_killed_mid_write_resumes_exactly() {
     let tmp = tempdir("killed");
     let straight = RunDir::create(&tmp.join("straight"), &config).unwrap();
     run::train(
-        &straight, &config, &train_set, &test_set, &device, &mut Quiet,
+        &straight,
+        &config,
+        run::zoo,
+        &train_set,
+        &test_set,
+        &device,
+        &mut Quiet,
     )
     .unwrap();
 
     let path = tmp.join("killed");
     let killed = RunDir::create(&path, &config).unwrap();
     let mut hooks = StopAfter { after: 1, done: 0 };
-    run::train(&killed, &config, &train_set, &test_set, &device, &mut hooks).unwrap_err();
+    run::train(
+        &killed,
+        &config,
+        run::zoo,
+        &train_set,
+        &test_set,
+        &device,
+        &mut hooks,
+    )
+    .unwrap_err();
     // What a kill during epoch 2's save leaves: half of its metrics line, a half-written
     // checkpoint folder and pointer of the dead process, and its lock file with its pid.
     let line = std::fs::read_to_string(straight.path().join("metrics.jsonl"))
@@ -356,6 +391,7 @@ fn a_run_killed_mid_write_resumes_exactly() {
     run::train(
         &killed,
         &config,
+        run::zoo,
         &train_set,
         &test_set,
         &device,
@@ -372,8 +408,9 @@ fn a_run_killed_mid_write_resumes_exactly() {
     );
     for kind in [CheckpointKind::Last, CheckpointKind::Best] {
         let (a, state_a) =
-            run::load_network(&straight, &config, kind, &train_set, &device).unwrap();
-        let (b, state_b) = run::load_network(&killed, &config, kind, &train_set, &device).unwrap();
+            run::load_network(&straight, &config, kind, run::zoo, &train_set, &device).unwrap();
+        let (b, state_b) =
+            run::load_network(&killed, &config, kind, run::zoo, &train_set, &device).unwrap();
         assert_eq!(state_a, state_b, "{kind:?}");
         // Parameter ids are drawn anew for every network: compare the values.
         let values = |n| {
@@ -405,7 +442,16 @@ fn a_run_killed_mid_write_resumes_exactly() {
     let first = std::fs::read_to_string(&metrics_path).unwrap();
     let first = first.lines().next().unwrap().to_string() + "\n";
     std::fs::write(&metrics_path, &first).unwrap();
-    let err = run::train(&killed, &config, &train_set, &test_set, &device, &mut Quiet).unwrap_err();
+    let err = run::train(
+        &killed,
+        &config,
+        run::zoo,
+        &train_set,
+        &test_set,
+        &device,
+        &mut Quiet,
+    )
+    .unwrap_err();
     assert!(matches!(err, RunError::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("metrics.jsonl"), "{err}");
     assert_eq!(std::fs::read_to_string(&metrics_path).unwrap(), first);
@@ -418,7 +464,7 @@ fn run_directories_refuse_what_they_should_not_touch() {
     let data = halves(16, 5);
     let device = Device::flex().autodiff();
     let dir = RunDir::create(&tmp.join("run"), &config).unwrap();
-    run::train(&dir, &config, &data, &data, &device, &mut Quiet).unwrap();
+    run::train(&dir, &config, run::zoo, &data, &data, &device, &mut Quiet).unwrap();
 
     let err = RunDir::create(&tmp.join("run"), &config).unwrap_err();
     assert!(matches!(err, RunError::Exists(_)), "{err}");
@@ -435,7 +481,7 @@ fn run_directories_refuse_what_they_should_not_touch() {
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
     let metrics_before = std::fs::read(tmp.join("run/metrics.jsonl")).unwrap();
-    let err = run::train(&dir, &config, &data, &data, &device, &mut Quiet).unwrap_err();
+    let err = run::train(&dir, &config, run::zoo, &data, &data, &device, &mut Quiet).unwrap_err();
     assert!(matches!(err, RunError::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("model.bpk"), "{err}");
     assert_eq!(std::fs::read(&weights).unwrap(), &bytes[..bytes.len() / 2]);

@@ -5,7 +5,7 @@
 //! Coordinates follow SpikingJelly's `CIFAR10DVS`, which the CIFAR10-DVS literature trained on:
 //! `x = 127 - y_raw`, `y = 127 - x_raw`, `p = 1 - p_raw` (so p = 1 is ON).
 
-use super::{file_error, read};
+use super::{FormatError, file_error, read};
 use crate::{DataError, Events};
 use std::io::Write;
 use std::path::Path;
@@ -28,14 +28,14 @@ fn header_end(bytes: &[u8]) -> usize {
 }
 
 /// The events of an AEDAT 2.0 (DVS128) file's bytes.
-pub fn parse(bytes: &[u8]) -> Result<Events, String> {
+pub fn parse(bytes: &[u8]) -> Result<Events, FormatError> {
     let start = header_end(bytes);
     let body = &bytes[start..];
     if !body.len().is_multiple_of(8) {
-        return Err(format!(
+        return Err(FormatError(format!(
             "{} bytes of events after the {start}-byte header: not a whole number of 8-byte events",
             body.len()
-        ));
+        )));
     }
     let mut events = Events::with_capacity(body.len() / 8);
     for e in body.chunks_exact(8) {

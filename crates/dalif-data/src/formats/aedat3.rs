@@ -8,7 +8,7 @@
 //! Like SpikingJelly's `load_aedat_v3`, every polarity event is kept, including those whose
 //! valid bit is 0, and packets of other types are skipped.
 
-use super::{file_error, read};
+use super::{FormatError, file_error, read};
 use crate::{DataError, Events};
 use std::io::Write;
 use std::path::Path;
@@ -32,9 +32,11 @@ pub fn read_file(path: &Path) -> Result<Events, DataError> {
 }
 
 /// The offset of the first packet: just after the `#!END-HEADER` line.
-fn header_end(bytes: &[u8]) -> Result<usize, String> {
+fn header_end(bytes: &[u8]) -> Result<usize, FormatError> {
     if !bytes.starts_with(FIRST_LINE) {
-        return Err("not an AEDAT 3.1 file: it does not start with '#!AER-DAT3.1'".into());
+        return Err(FormatError(
+            "not an AEDAT 3.1 file: it does not start with '#!AER-DAT3.1'".into(),
+        ));
     }
     let mut pos = 0;
     while pos < bytes.len() {
@@ -44,50 +46,50 @@ fn header_end(bytes: &[u8]) -> Result<usize, String> {
             .map_or(bytes.len(), |i| pos + i + 1);
         let line = bytes[pos..end].trim_ascii_end();
         if !line.starts_with(b"#") {
-            return Err(format!(
+            return Err(FormatError(format!(
                 "header line at byte {pos} does not start with '#' and no '#!END-HEADER' came before"
-            ));
+            )));
         }
         pos = end;
         if line == END_HEADER {
             return Ok(pos);
         }
     }
-    Err("the header has no '#!END-HEADER' line".into())
+    Err(FormatError("the header has no '#!END-HEADER' line".into()))
 }
 
 /// The polarity events of an AEDAT 3.1 file's bytes.
-pub fn parse(bytes: &[u8]) -> Result<Events, String> {
+pub fn parse(bytes: &[u8]) -> Result<Events, FormatError> {
     let mut pos = header_end(bytes)?;
     let mut events = Events::default();
     while pos < bytes.len() {
         let Some(h) = bytes.get(pos..pos + PACKET_HEADER) else {
-            return Err(format!(
+            return Err(FormatError(format!(
                 "truncated packet header at byte {pos} ({} bytes left, 28 needed)",
                 bytes.len() - pos
-            ));
+            )));
         };
         let (kind, size, ts_offset) = (le_i16(&h[0..]), le_i32(&h[4..]), le_i32(&h[8..]));
         let (overflow, capacity) = (le_i32(&h[12..]), le_i32(&h[16..]));
         if size <= 0 || capacity < 0 || overflow < 0 {
-            return Err(format!(
+            return Err(FormatError(format!(
                 "packet at byte {pos}: event size {size}, capacity {capacity}, overflow {overflow}"
-            ));
+            )));
         }
         let payload = size as usize * capacity as usize;
         let start = pos + PACKET_HEADER;
         let Some(data) = bytes.get(start..start + payload) else {
-            return Err(format!(
+            return Err(FormatError(format!(
                 "packet at byte {pos} announces {capacity} events of {size} bytes, but only {} bytes follow",
                 bytes.len() - start
-            ));
+            )));
         };
         if kind == POLARITY {
             if size != 8 || ts_offset != 4 {
-                return Err(format!(
+                return Err(FormatError(format!(
                     "polarity packet at byte {pos} has {size}-byte events with the timestamp at \
                      byte {ts_offset} (expected 8 and 4)"
-                ));
+                )));
             }
             events.t.reserve(capacity as usize);
             for e in data.chunks_exact(8) {

@@ -53,6 +53,15 @@ impl CifarKind {
         }
     }
 
+    /// Whether `root` looks like this CIFAR's download: the extracted folder (with its
+    /// class-names file), a folder holding it or the archive, or the archive itself.
+    pub fn found_in(self, root: &Path) -> bool {
+        root.join(self.names_file()).exists()
+            || root.join(self.folder()).exists()
+            || root.file_name().is_some_and(|n| n == self.archive())
+            || root.join(self.archive()).exists()
+    }
+
     /// Bytes per record, and the offset of the label this data set reports.
     fn record(self) -> (usize, usize) {
         match self {

@@ -8,7 +8,7 @@
 //! then `CenterCrop(224)`; then normalised with mean (0.485, 0.456, 0.406) and std
 //! (0.229, 0.224, 0.225). Horizontal flips are the augmentation's (`flip`).
 
-use super::file_error;
+use super::{FormatError, file_error};
 use crate::rng::SplitMix64;
 use crate::{DataError, Dataset, Normalization, Sample};
 use std::path::{Path, PathBuf};
@@ -210,31 +210,35 @@ const MAX_INFLATION: u64 = 2048;
 const MIN_PIXEL_BUDGET: u64 = 16 << 20;
 
 /// An image file's bytes decoded by content (whatever its name says), as RGB.
-pub fn decode_image(bytes: &[u8]) -> Result<image::RgbImage, String> {
+pub fn decode_image(bytes: &[u8]) -> Result<image::RgbImage, FormatError> {
     let open = || {
         image::ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
-            .map_err(|e| format!("cannot read: {e}"))
+            .map_err(|e| FormatError(format!("cannot read: {e}")))
     };
     let budget = (bytes.len() as u64 * MAX_INFLATION).max(MIN_PIXEL_BUDGET);
     let (w, h) = open()?
         .into_dimensions()
-        .map_err(|e| format!("cannot decode: {e}"))?;
+        .map_err(|e| FormatError(format!("cannot decode: {e}")))?;
     if w == 0 || h == 0 {
-        return Err(format!("cannot decode: a {w}x{h} image has no pixels"));
+        return Err(FormatError(format!(
+            "cannot decode: a {w}x{h} image has no pixels"
+        )));
     }
     if 3 * w as u64 * h as u64 > budget {
-        return Err(format!(
+        return Err(FormatError(format!(
             "cannot decode: the header claims {w}x{h} pixels, more than {} bytes of image \
              data can hold (damaged file?)",
             bytes.len()
-        ));
+        )));
     }
     let mut reader = open()?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(budget);
     reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| format!("cannot decode: {e}"))?;
+    let decoded = reader
+        .decode()
+        .map_err(|e| FormatError(format!("cannot decode: {e}")))?;
     Ok(decoded.to_rgb8())
 }
 
@@ -244,15 +248,15 @@ const MAX_RESIZED_AREA: u64 = 64;
 
 /// The evaluation view of `img`: `Resize(256 / 224 * size)`, `CenterCrop(size)`. Refused for
 /// an image so elongated that the resized copy would exceed 64 squares of the short side.
-pub fn eval_view(img: &image::RgbImage, size: u32) -> Result<image::RgbImage, String> {
+pub fn eval_view(img: &image::RgbImage, size: u32) -> Result<image::RgbImage, FormatError> {
     let resize = size * 256 / 224;
     let (w, h) = img.dimensions();
     let ([rw, rh], [left, top]) = center_crop_box(w, h, resize, size);
     if rw as u64 * rh as u64 > MAX_RESIZED_AREA * (resize as u64).pow(2).max(1) {
-        return Err(format!(
+        return Err(FormatError(format!(
             "a {w}x{h} image is too elongated to evaluate: resizing its short side to \
              {resize} makes it {rw}x{rh}"
-        ));
+        )));
     }
     let scaled = image::imageops::resize(img, rw, rh, image::imageops::FilterType::Triangle);
     Ok(resized(&scaled, [left, top, size, size], size, size))

@@ -10,11 +10,17 @@ pub mod nmnist;
 use crate::DataError;
 use std::path::Path;
 
+/// Bytes that are not what their format says: what is wrong with them (the reader adds
+/// which file they came from).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FormatError(pub String);
+
 /// An error about `path`.
-pub(crate) fn file_error(path: &Path, message: impl Into<String>) -> DataError {
+pub(crate) fn file_error(path: &Path, message: impl std::fmt::Display) -> DataError {
     DataError::File {
         path: path.to_path_buf(),
-        message: message.into(),
+        message: message.to_string(),
     }
 }
 

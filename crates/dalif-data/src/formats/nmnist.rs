@@ -3,7 +3,7 @@
 //! big-endian timestamp in microseconds. An event with y = 240 marks a timestamp overflow: it
 //! is dropped and later timestamps gain 2^13 each time (tonic's rule; N-MNIST never has one).
 
-use super::{file_error, read};
+use super::{FormatError, file_error, read};
 use crate::{DataError, Events};
 use std::path::Path;
 
@@ -15,12 +15,12 @@ pub fn read_file(path: &Path) -> Result<Events, DataError> {
 }
 
 /// The events of a 40-bit event file's bytes.
-pub fn parse(bytes: &[u8]) -> Result<Events, String> {
+pub fn parse(bytes: &[u8]) -> Result<Events, FormatError> {
     if !bytes.len().is_multiple_of(5) {
-        return Err(format!(
+        return Err(FormatError(format!(
             "{} bytes: not a whole number of 5-byte events",
             bytes.len()
-        ));
+        )));
     }
     let mut events = Events::with_capacity(bytes.len() / 5);
     let mut offset = 0u64;

@@ -51,20 +51,22 @@ impl EnergyModel {
     ];
 
     /// The preset called `name`.
-    pub fn preset(name: &str) -> Result<Self, String> {
+    pub fn preset(name: &str) -> Result<Self, UnknownEnergyPreset> {
         Self::PRESETS
             .iter()
             .find(|(n, _)| *n == name)
             .map(|&(_, m)| m)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::PRESETS.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "unknown energy preset '{name}' (expected one of: {})",
-                    names.join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownEnergyPreset(name.to_string()))
     }
 }
+
+/// A name that is none of [`EnergyModel::PRESETS`].
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error(
+    "unknown energy preset '{0}' (expected one of: {names})",
+    names = EnergyModel::PRESETS.map(|(n, _)| n).join(", ")
+)]
+pub struct UnknownEnergyPreset(pub String);
 
 impl Default for EnergyModel {
     fn default() -> Self {

@@ -66,6 +66,20 @@ fn primitive<const D: usize>(t: Tensor<D>) -> FlexTensor {
         .expect("benchmark tensors live on Flex")
 }
 
+/// A neuron benchmark that cannot run as asked.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum BenchError {
+    /// Not a non-empty `[T, B, ...]` shape.
+    #[error("shape {0:?} is not a non-empty [T, B, ...] shape")]
+    Shape(Vec<usize>),
+    /// None of [`VARIANTS`].
+    #[error("unknown variant '{0}' (expected some of: {names})", names = VARIANTS.join(", "))]
+    UnknownVariant(String),
+    /// The benchmarked layer could not be built.
+    #[error(transparent)]
+    Neuron(#[from] crate::neuron::NeuronError),
+}
+
 /// Times the `variants` on `shape` (`[T, ...]`). The decays are per layer, so the work is
 /// that of the `[T, n]` view of the shape.
 pub fn run(
@@ -73,17 +87,12 @@ pub fn run(
     variants: &[&str],
     warmup: usize,
     rounds: usize,
-) -> Result<NeuronReport, String> {
+) -> Result<NeuronReport, BenchError> {
     if shape.len() < 2 || shape.contains(&0) {
-        return Err(format!(
-            "shape {shape:?} is not a non-empty [T, B, ...] shape"
-        ));
+        return Err(BenchError::Shape(shape.to_vec()));
     }
     if let Some(v) = variants.iter().find(|v| !VARIANTS.contains(v)) {
-        return Err(format!(
-            "unknown variant '{v}' (expected some of: {})",
-            VARIANTS.join(", ")
-        ));
+        return Err(BenchError::UnknownVariant(v.to_string()));
     }
     let (steps, n) = (shape[0], shape[1..].iter().product::<usize>());
     let device = Device::flex();
@@ -102,8 +111,7 @@ pub fn run(
     let ad = device.clone().autodiff();
     let layer = DaLifConfig::dalif()
         .with_param(DecayParam::Sigmoid)
-        .init(&ad)
-        .map_err(|e| e.to_string())?;
+        .init(&ad)?;
     let (x_ad, g_ad) = (x.clone().autodiff(), g.clone().autodiff());
     let mut list: Vec<Variant> = Vec::new();
     for &name in variants {

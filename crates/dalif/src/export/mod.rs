@@ -4,7 +4,7 @@
 mod nir;
 mod safetensors;
 
-pub use nir::{Meta, NIR_VERSION, NirOptions, nir_bytes, write_nir};
+pub use nir::{Meta, NIR_VERSION, NirOptions, OR_THRESHOLD, nir_bytes, or_unit_name, write_nir};
 pub use safetensors::{
     CONFIG_KEY, load_safetensors, load_safetensors_bytes, read_safetensors_config,
     safetensors_config, write_safetensors,

@@ -6,21 +6,49 @@
 //! node with its `type` and fields, `metadata/`). Strings are variable-length UTF-8.
 //!
 //! Each DA-LIF layer becomes a NIR `LIF`, `tau dv/dt = (v_leak - v) + r I`, read with forward
-//! Euler at step `dt`: `v <- (1 - dt/tau) v + (dt/tau) r I`. With
+//! Euler at step `dt`: `v <- (1 - dt/tau) v + (dt/tau) (v_leak + r I)`. With
 //! `tau = dt / (1 - beta)` and `r = alpha / (1 - beta)` that is `v <- beta v + alpha I`, the
 //! DA-LIF charge; `v_leak = 0`, `v_reset = 0` (hard reset), `v_threshold = v_th`, all broadcast
-//! to the layer's per-neuron shape. What NIR cannot say is refused: soft reset (NIR resets to
-//! a value), max pooling (no NIR primitive), `beta >= 1` (no finite `tau`).
+//! to the layer's per-neuron shape.
+//!
+//! Max pooling, which NIR has no primitive for, is exported as the OR of the window, exact
+//! when the pool reads binary spikes (every max pool of the zoo follows a spiking layer): a
+//! `SumPool2d` `c = sum of the window` (zero padding adds nothing) followed by an "OR unit", a
+//! `LIF` with `tau = dt`, `r = 1`, `v_leak = 0`, `v_reset = 0`, `v_threshold = 1/2` (see
+//! [`OR_THRESHOLD`]). At `tau = dt` the forward-Euler step keeps no state,
+//! `v <- (1 - dt/dt) v + (dt/dt) (0 + 1 c) = c`, so the unit fires `[c > 1/2]`, which for a
+//! count `c` of 0/1 spikes is `[c >= 1] = max of the window`. The sum pool keeps the max
+//! pool's name, the unit is `<name>.or`, and the edges out of the pool leave from the unit.
+//!
+//! What NIR cannot say is refused: soft reset (NIR resets to a value), smooth (non-binary)
+//! spikes, a max pool reading anything but binary spikes (real values, or a sum of spike
+//! trains, whose maximum is not the OR), `beta >= 1` (no finite `tau`).
 
 use super::ExportError;
 use crate::graph::{LayerGraph, NeuronParams, Node, Op};
-use crate::neuron::Reset;
+use crate::neuron::{Reset, SpikeFunction};
 use crate::run::write_atomic;
 use hdf5_pure::{FileBuilder, GroupBuilder};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// The NIR version the files follow.
 pub const NIR_VERSION: &str = "1.0.8";
+
+/// The threshold of the OR unit a max pool is exported with: the unit's potential is the
+/// window's spike count `c`, an integer, and `[c > 1/2] = [c >= 1]` with a margin of 1/2 on
+/// either side, so neither the tie rule (`>` or `>=`) nor rounding can change a spike: `tau`
+/// is `dt` rounded to f32, so a simulator's `dt/tau` is `1 +- 6e-8` rather than 1, which moves
+/// the potential by far less than 1/2. The exact-exponential reading of the same `LIF`,
+/// `v <- e^(-dt/tau) v + (1 - e^(-dt/tau)) c = 0.37 v + 0.63 c`, fires on the same steps too: a
+/// spike resets `v` to 0 and no input leaves it there, so `v` is 0 before every step and
+/// `0.63 c > 1/2` exactly when `c >= 1`.
+pub const OR_THRESHOLD: f32 = 0.5;
+
+/// The NIR name of the OR unit following the sum pool a max pool named `pool` becomes.
+pub fn or_unit_name(pool: &str) -> String {
+    format!("{pool}.or")
+}
 
 /// How the export reads the network in continuous time.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,23 +84,62 @@ pub fn nir_bytes(
             options.dt
         )));
     }
+    check_max_pools(graph)?;
+    // The NIR name each node's output leaves from: a max pool's comes out of its OR unit.
+    let out_name = |id: usize| {
+        let node = &graph.nodes[id];
+        match node.op {
+            Op::MaxPool2d { .. } => or_unit_name(&node.name),
+            _ => node.name.clone(),
+        }
+    };
+    let pools: Vec<&Node> = graph
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::MaxPool2d { .. }))
+        .collect();
+    let mut names = HashSet::new();
+    for name in graph
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .chain(pools.iter().map(|n| or_unit_name(&n.name)))
+    {
+        if !names.insert(name.clone()) {
+            return Err(ExportError::Unsupported(format!(
+                "two nodes named '{name}' (NIR names every node once)"
+            )));
+        }
+    }
+    let edges: Vec<String> = graph
+        .edges
+        .iter()
+        .flat_map(|&(a, b)| [out_name(a), graph.nodes[b].name.clone()])
+        .chain(
+            pools
+                .iter()
+                .flat_map(|n| [n.name.clone(), or_unit_name(&n.name)]),
+        )
+        .collect();
+    let edges: Vec<&str> = edges.iter().map(String::as_str).collect();
+
     let mut file = FileBuilder::new();
     string(file.create_dataset("version"), NIR_VERSION);
     let mut root = file.create_group("node");
     string(root.create_dataset("type"), "NIRGraph");
-    let edges: Vec<&str> = graph
-        .edges
-        .iter()
-        .flat_map(|&(a, b)| [graph.nodes[a].name.as_str(), graph.nodes[b].name.as_str()])
-        .collect();
     root.create_dataset("edges")
         .with_vlen_strings(&edges)
-        .with_shape(&[graph.edges.len() as u64, 2]);
+        .with_shape(&[edges.len() as u64 / 2, 2]);
     let mut nodes = root.create_group("nodes");
     for node in &graph.nodes {
         let mut group = nodes.create_group(&node.name);
         write_node(&mut group, node, options)?;
         nodes.add_group(group.finish());
+        if let Op::MaxPool2d { .. } = node.op {
+            let mut group = nodes.create_group(&or_unit_name(&node.name));
+            write_or_unit(&mut group, &node.output_shape, options.dt);
+            nodes.add_group(group.finish());
+        }
     }
     root.add_group(nodes.finish());
     let mut meta = root.create_group("metadata");
@@ -107,8 +174,20 @@ pub fn nir_bytes(
             Meta::Text("folded into the convolution before it (running statistics)".into()),
         ),
     ];
-    for (key, value) in conventions
+    let max_pooling = (
+        "max_pooling",
+        Meta::Text(
+            "of binary spikes, as the OR of the window: SumPool2d (zero padding) then a LIF \
+             '<pool>.or' with tau = dt, r = 1, v_leak = 0, v_reset = 0, v_threshold = 0.5, \
+             whose forward-Euler step at dt keeps no state: v <- (window's spike count), a \
+             spike when it is 1 or more"
+                .into(),
+        ),
+    );
+    let conventions = conventions
         .iter()
+        .chain((!pools.is_empty()).then_some(&max_pooling));
+    for (key, value) in conventions
         .map(|(k, v)| (*k, v))
         .chain(metadata.iter().map(|(k, v)| (*k, v)))
     {
@@ -215,13 +294,16 @@ fn write_node(
             ints(group, "padding", &[0, 0]);
             "AvgPool2d"
         }
-        Op::MaxPool2d { .. } => {
-            return Err(ExportError::Unsupported(format!(
-                "max pooling (node '{}'): it has no NIR primitive. cifar-small and the \
-                 ImageNet ResNets (resnet18, resnet34) pool by maximum; vggsnn, resnet19 and \
-                 resnet20 export",
-                node.name
-            )));
+        // The window's spike count; the OR unit written after it turns it into the maximum.
+        Op::MaxPool2d {
+            kernel,
+            stride,
+            padding,
+        } => {
+            ints(group, "kernel_size", &[*kernel as i64; 2]);
+            ints(group, "stride", &[*stride as i64; 2]);
+            ints(group, "padding", &[*padding as i64; 2]);
+            "SumPool2d"
         }
         Op::Flatten => {
             int(group, "start_dim", 0);
@@ -238,6 +320,60 @@ fn write_node(
     Ok(())
 }
 
+/// Refuses a max pool the OR form would get wrong: one that reads anything but binary spikes
+/// (see [`LayerGraph::emits_binary_spikes`]), or whose padding could fill a whole window
+/// (`padding >= kernel`: the maximum of padding alone is not the OR's 0).
+fn check_max_pools(graph: &LayerGraph) -> Result<(), ExportError> {
+    for (id, node) in graph.nodes.iter().enumerate() {
+        let Op::MaxPool2d {
+            kernel, padding, ..
+        } = node.op
+        else {
+            continue;
+        };
+        let inputs = graph.inputs(id);
+        if let [from] = inputs[..]
+            && graph.emits_binary_spikes(from)
+        {
+            if padding >= kernel {
+                return Err(ExportError::Unsupported(format!(
+                    "max pooling '{}' with padding {padding} for a {kernel}x{kernel} window: \
+                     the OR form needs every window to hold an input",
+                    node.name
+                )));
+            }
+            continue;
+        }
+        let what = match inputs[..] {
+            [from] => format!("'{}'", graph.nodes[from].name),
+            _ => format!("the sum of {} nodes", inputs.len()),
+        };
+        return Err(ExportError::Unsupported(format!(
+            "max pooling '{}' of {what}: it has no max pooling primitive, and the exact form \
+             dalif exports, the OR of the window (a sum pool and a threshold unit), is the \
+             maximum only of binary spikes, straight out of a spiking layer with Heaviside \
+             spikes",
+            node.name
+        )));
+    }
+    Ok(())
+}
+
+/// The OR unit after a max pool's sum pool: a `LIF` of the pool's output `shape` with
+/// `tau = dt`, `r = 1`, `v_leak = 0`, `v_reset = 0` and `v_threshold = 1/2`, whose
+/// forward-Euler step `v <- (1 - dt/tau) v + (dt/tau) (v_leak + r c) = c` keeps no state, so
+/// it fires `[c > 1/2]` on the window's spike count `c`: the OR of the window, the maximum
+/// of binary spikes.
+fn write_or_unit(group: &mut GroupBuilder, shape: &[usize], dt: f64) {
+    let n: usize = shape.iter().product();
+    floats(group, "tau", &vec![dt as f32; n], shape);
+    floats(group, "r", &vec![1.0; n], shape);
+    floats(group, "v_leak", &vec![0.0; n], shape);
+    floats(group, "v_threshold", &vec![OR_THRESHOLD; n], shape);
+    floats(group, "v_reset", &vec![0.0; n], shape);
+    string(group.create_dataset("type"), "LIF");
+}
+
 fn write_lif(
     group: &mut GroupBuilder,
     name: &str,
@@ -245,6 +381,11 @@ fn write_lif(
     shape: &[usize],
     dt: f64,
 ) -> Result<(), ExportError> {
+    if p.spike != SpikeFunction::Heaviside {
+        return Err(ExportError::Unsupported(format!(
+            "the smooth spikes of layer '{name}' (real values): a LIF emits binary spikes"
+        )));
+    }
     if p.reset != Reset::Hard {
         return Err(ExportError::Unsupported(format!(
             "the soft reset of layer '{name}' (v <- v - v_th): NIR's LIF resets to v_reset"

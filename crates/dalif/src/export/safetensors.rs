@@ -7,8 +7,8 @@
 //! network.
 
 use super::ExportError;
-use crate::models::Network;
 use crate::run::{RunConfig, write_atomic};
+use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use std::path::Path;
 
@@ -23,9 +23,9 @@ fn file_error(path: &Path, message: impl std::fmt::Display) -> ExportError {
 }
 
 /// Writes `network`'s weights and `config` to `path`, atomically.
-pub fn write_safetensors(
+pub fn write_safetensors<M: Module>(
     path: &Path,
-    network: &Network,
+    network: &M,
     config: &RunConfig,
 ) -> Result<(), ExportError> {
     let toml = toml::to_string(config).map_err(|e| file_error(path, e))?;
@@ -65,25 +65,25 @@ pub fn safetensors_config(path: &Path, bytes: &[u8]) -> Result<RunConfig, Export
 
 /// `network` with every tensor read from `path`; a missing, extra or misshapen tensor is an
 /// error naming the file.
-pub fn load_safetensors(network: Network, path: &Path) -> Result<Network, ExportError> {
+pub fn load_safetensors<M: Module>(network: M, path: &Path) -> Result<M, ExportError> {
     load_from(network, path, SafetensorsStore::from_file(path))
 }
 
 /// `network` with every tensor read from `bytes`, the contents of the safetensors file
 /// `path`; checked as [`load_safetensors`] does.
-pub fn load_safetensors_bytes(
-    network: Network,
+pub fn load_safetensors_bytes<M: Module>(
+    network: M,
     path: &Path,
     bytes: Vec<u8>,
-) -> Result<Network, ExportError> {
+) -> Result<M, ExportError> {
     load_from(network, path, SafetensorsStore::from_bytes(Some(bytes)))
 }
 
-fn load_from(
-    mut network: Network,
+fn load_from<M: Module>(
+    mut network: M,
     path: &Path,
     store: SafetensorsStore,
-) -> Result<Network, ExportError> {
+) -> Result<M, ExportError> {
     let mut store = store.skip_enum_variants(true);
     let result = network
         .load_from(&mut store)

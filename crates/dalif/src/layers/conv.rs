@@ -1,7 +1,6 @@
 //! Convolution + batch norm on the merged `[T*B, ...]` batch, and the spiking conv block.
 
-use super::{SpikeMonitor, merge_time, split_time};
-use crate::graph::{GraphBuilder, NodeId};
+use super::{Tracer, merge_time, split_time};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -44,11 +43,6 @@ impl ConvBnConfig {
                 .init(device),
             bn: BatchNormConfig::new(self.channels_out).init(device),
         }
-    }
-
-    /// Learnable parameters: `k*k*cin*cout` weights, and BN's scale and shift.
-    pub fn num_params(&self) -> usize {
-        self.kernel * self.kernel * self.channels_in * self.channels_out + 2 * self.channels_out
     }
 }
 
@@ -95,30 +89,21 @@ impl SpikingConvConfig {
             .collect()
     }
 
-    /// Learnable parameters: the convolution's, the batch norm's and the neuron's.
-    pub fn num_params(&self) -> usize {
-        self.conv.num_params() + self.neuron.num_learnable()
-    }
-
     pub fn init(&self, device: &Device) -> Result<SpikingConv, NeuronError> {
         Ok(SpikingConv {
             conv_bn: self.conv.init(device),
-            neuron: self.neuron.init(device)?,
+            neuron: self
+                .neuron
+                .for_channels(self.conv.channels_out)
+                .init(device)?,
         })
     }
 }
 
 impl SpikingConv {
-    /// `[T, B, Cin, H, W] -> spikes [T, B, Cout, H', W']`, their rate recorded in `monitor`.
-    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<5> {
-        let spikes = self.neuron.forward(self.conv_bn.forward(x));
-        monitor.record(&spikes);
-        spikes
-    }
-
-    /// Adds the layer to `graph` as `{name}.conv_bn` and `{name}.neuron`; returns the neuron.
-    pub fn graph(&self, graph: &mut GraphBuilder, name: &str, from: NodeId) -> NodeId {
-        let x = graph.conv_bn(&format!("{name}.conv_bn"), &self.conv_bn, from);
-        graph.neuron(&format!("{name}.neuron"), &self.neuron, &[x])
+    /// `neuron(BN(conv(x)))`, the layers named `{name}.conv_bn` and `{name}.neuron`.
+    pub fn trace<T: Tracer>(&self, t: &mut T, name: &str, x: T::Value) -> T::Value {
+        let x = t.conv_bn(&format!("{name}.conv_bn"), &self.conv_bn, x);
+        t.neuron(&format!("{name}.neuron"), &self.neuron, x)
     }
 }

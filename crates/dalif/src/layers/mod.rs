@@ -5,10 +5,12 @@
 mod conv;
 mod monitor;
 mod residual;
+mod trace;
 
 pub use conv::{ConvBn, ConvBnConfig, SpikingConv, SpikingConvConfig};
 pub use monitor::{SpikeMonitor, SpikeTrain};
 pub use residual::{SpikingBasicBlock, SpikingBasicBlockConfig};
+pub use trace::{Activation, Forward, Neurons, Pool, Tracer};
 
 use burn::tensor::Tensor;
 

@@ -2,11 +2,10 @@
 //! `y = N1(BN1(conv1(x)))`, `out = N2(BN2(conv2(y)) + shortcut(x))`, the shortcut being the
 //! identity or `BN(conv1x1(x))` when the shape changes; the addition is before the neuron.
 
-use super::{ConvBn, ConvBnConfig, SpikeMonitor};
-use crate::graph::{GraphBuilder, NodeId};
+use super::{ConvBn, ConvBnConfig, Tracer};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 #[derive(Module, Debug)]
 pub struct SpikingBasicBlock {
@@ -39,48 +38,29 @@ impl SpikingBasicBlockConfig {
 
     pub fn init(&self, device: &Device) -> Result<SpikingBasicBlock, NeuronError> {
         let (c1, c2, sc) = self.convs();
+        let neuron = self.neuron.for_channels(self.channels_out);
         Ok(SpikingBasicBlock {
             conv1: c1.init(device),
-            neuron1: self.neuron.init(device)?,
+            neuron1: neuron.init(device)?,
             conv2: c2.init(device),
             shortcut: sc.map(|c| c.init(device)),
-            neuron2: self.neuron.init(device)?,
+            neuron2: neuron.init(device)?,
         })
-    }
-
-    /// Parameters of the convolutions and batch norms (the neurons' are counted apart).
-    pub fn num_conv_params(&self) -> usize {
-        let (c1, c2, sc) = self.convs();
-        c1.num_params() + c2.num_params() + sc.map_or(0, |c| c.num_params())
     }
 }
 
 impl SpikingBasicBlock {
-    /// `[T, B, Cin, H, W] -> spikes [T, B, Cout, H/s, W/s]`, the rates of both neurons
-    /// recorded in `monitor`.
-    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<5> {
-        let y = self.neuron1.forward(self.conv1.forward(x.clone()));
-        monitor.record(&y);
-        let y = self.conv2.forward(y);
+    /// The block under `name`; the second neuron reads the sum of the residual branch and the
+    /// shortcut.
+    pub fn trace<T: Tracer>(&self, t: &mut T, name: &str, x: T::Value) -> T::Value {
+        let y = t.conv_bn(&format!("{name}.conv1"), &self.conv1, x.clone());
+        let y = t.neuron(&format!("{name}.neuron1"), &self.neuron1, y);
+        let y = t.conv_bn(&format!("{name}.conv2"), &self.conv2, y);
         let shortcut = match &self.shortcut {
-            Some(conv) => conv.forward(x),
+            Some(conv) => t.conv_bn(&format!("{name}.shortcut"), conv, x),
             None => x,
         };
-        let out = self.neuron2.forward(y + shortcut);
-        monitor.record(&out);
-        out
-    }
-
-    /// Adds the block to `graph` under `name`; the second neuron reads the sum of the
-    /// residual branch and the shortcut (two edges). Returns the second neuron.
-    pub fn graph(&self, graph: &mut GraphBuilder, name: &str, from: NodeId) -> NodeId {
-        let y = graph.conv_bn(&format!("{name}.conv1"), &self.conv1, from);
-        let y = graph.neuron(&format!("{name}.neuron1"), &self.neuron1, &[y]);
-        let y = graph.conv_bn(&format!("{name}.conv2"), &self.conv2, y);
-        let shortcut = match &self.shortcut {
-            Some(conv) => graph.conv_bn(&format!("{name}.shortcut"), conv, from),
-            None => from,
-        };
-        graph.neuron(&format!("{name}.neuron2"), &self.neuron2, &[y, shortcut])
+        let sum = t.add(y, shortcut);
+        t.neuron(&format!("{name}.neuron2"), &self.neuron2, sum)
     }
 }

@@ -11,16 +11,14 @@
 //! [`SpikingBasicBlock`]s. Convolutions have no bias (BN follows each).
 
 use super::ModelError;
-use crate::graph::{GraphBuilder, LayerGraph};
 use crate::layers::{
-    ConvBnConfig, SpikeMonitor, SpikingBasicBlock, SpikingBasicBlockConfig, SpikingConv,
-    SpikingConvConfig, merge_time, split_time,
+    ConvBnConfig, Pool, SpikingBasicBlock, SpikingBasicBlockConfig, SpikingConv, SpikingConvConfig,
+    Tracer,
 };
 use crate::neuron::{DaLif, DaLifConfig};
 use burn::module::Module;
-use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::{Device, Tensor};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::Device;
 
 /// Which spiking ResNet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,99 +137,42 @@ impl ResNetConfig {
                 .map(|b| b.init(device))
                 .collect::<Result<_, _>>()?,
             hidden: resnet19.then(|| LinearConfig::new(512, RESNET19_HIDDEN).init(device)),
-            hidden_neuron: resnet19.then(|| neuron.init(device)).transpose()?,
+            hidden_neuron: resnet19
+                .then(|| neuron.for_channels(RESNET19_HIDDEN).init(device))
+                .transpose()?,
             fc: LinearConfig::new(self.features(), self.classes)
                 .with_bias(self.arch != ResNetArch::ResNet20)
                 .init(device),
             arch: self.arch,
         })
     }
-
-    /// Parameters by the layer table, neurons' decays included.
-    pub fn num_params(&self) -> usize {
-        let stem = self.stem();
-        let blocks = self.blocks();
-        let stem_params: usize = stem.iter().map(SpikingConvConfig::num_params).sum();
-        let block_params: usize = blocks
-            .iter()
-            .map(SpikingBasicBlockConfig::num_conv_params)
-            .sum();
-        let bias = usize::from(self.arch != ResNetArch::ResNet20);
-        let mut head = (self.features() + bias) * self.classes;
-        let mut neuron_layers = 2 * blocks.len();
-        if self.arch == ResNetArch::ResNet19 {
-            head += (512 + 1) * RESNET19_HIDDEN;
-            neuron_layers += 1;
-        }
-        let per_layer = self.neuron.num_learnable();
-        stem_params + block_params + head + neuron_layers * per_layer
-    }
 }
 
 impl SpikingResNet {
-    /// `[T, B, C, H, W] -> logits [T, B, classes]`, every neuron's rate recorded in `monitor`.
-    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
-        let steps = x.dims()[0];
+    /// The layers of the table above.
+    pub fn trace<T: Tracer>(&self, t: &mut T, x: T::Value) -> T::Value {
         let mut x = x;
-        for layer in &self.stem {
-            x = layer.forward(x, monitor);
-        }
-        x = match self.arch {
-            ResNetArch::ResNet20 => {
-                let pool = AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
-                split_time(pool.forward(merge_time(x)), steps)
-            }
-            ResNetArch::ResNet18 | ResNetArch::ResNet34 => {
-                let pool = MaxPool2dConfig::new([3, 3])
-                    .with_strides([2, 2])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                    .init();
-                split_time(pool.forward(merge_time(x)), steps)
-            }
-            ResNetArch::ResNet19 => x,
-        };
-        for block in &self.blocks {
-            x = block.forward(x, monitor);
-        }
-        let [t, b, c, h, w] = x.dims();
-        let features = match self.arch {
-            ResNetArch::ResNet20 => x.reshape([t, b, c * h * w]),
-            _ => x.mean_dims(&[3, 4]).reshape([t, b, c]),
-        };
-        let features = match (&self.hidden, &self.hidden_neuron) {
-            (Some(linear), Some(neuron)) => {
-                let spikes = neuron.forward(linear.forward(features));
-                monitor.record(&spikes);
-                spikes
-            }
-            _ => features,
-        };
-        self.fc.forward(features)
-    }
-
-    /// The per-step graph for inputs `[C, H, W]`.
-    pub fn graph(&self, input: [usize; 3], device: &Device) -> LayerGraph {
-        let (mut g, mut x) = GraphBuilder::new(input, device);
         for (i, layer) in self.stem.iter().enumerate() {
-            x = layer.graph(&mut g, &format!("stem.{i}"), x);
+            x = layer.trace(t, &format!("stem.{i}"), x);
         }
         x = match self.arch {
-            ResNetArch::ResNet20 => g.avg_pool("stem_pool", 2, 2, x),
-            ResNetArch::ResNet18 | ResNetArch::ResNet34 => g.max_pool("stem_pool", 3, 2, 1, x),
+            ResNetArch::ResNet20 => t.avg_pool("stem_pool", Pool::new(2, 2), x),
+            ResNetArch::ResNet18 | ResNetArch::ResNet34 => {
+                t.max_pool("stem_pool", Pool::new(3, 2).with_padding(1), x)
+            }
             ResNetArch::ResNet19 => x,
         };
         for (i, block) in self.blocks.iter().enumerate() {
-            x = block.graph(&mut g, &format!("blocks.{i}"), x);
+            x = block.trace(t, &format!("blocks.{i}"), x);
         }
         if self.arch != ResNetArch::ResNet20 {
-            x = g.global_avg_pool("gap", x);
+            x = t.global_avg_pool("gap", x);
         }
-        x = g.flatten("flatten", x);
+        x = t.flatten("flatten", x);
         if let (Some(linear), Some(neuron)) = (&self.hidden, &self.hidden_neuron) {
-            x = g.linear("hidden", linear, x);
-            x = g.neuron("hidden_neuron", neuron, &[x]);
+            x = t.linear("hidden", linear, x);
+            x = t.neuron("hidden_neuron", neuron, x);
         }
-        x = g.linear("fc", &self.fc, x);
-        g.finish(x)
+        t.linear("fc", &self.fc, x)
     }
 }

@@ -4,13 +4,11 @@
 //! The convolutions have no bias: the batch norm after each has one.
 
 use super::ModelError;
-use crate::graph::{GraphBuilder, LayerGraph};
-use crate::layers::{SpikeMonitor, SpikingConv, SpikingConvConfig, merge_time, split_time};
+use crate::layers::{Pool, SpikingConv, SpikingConvConfig, Tracer};
 use crate::neuron::DaLifConfig;
 use burn::module::Module;
-use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 /// Output channels of each spiking conv layer, and whether a 2x2 pool follows it.
 const LAYERS: [(usize, bool); 8] = [
@@ -27,7 +25,6 @@ const LAYERS: [(usize, bool); 8] = [
 #[derive(Module, Debug)]
 pub struct VggSnn {
     pub layers: Vec<SpikingConv>,
-    pub pool: AvgPool2d,
     pub fc: Linear,
 }
 
@@ -66,48 +63,22 @@ impl VggSnnConfig {
                 .iter()
                 .map(|layer| layer.init(device))
                 .collect::<Result<_, _>>()?,
-            pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             fc: LinearConfig::new(self.features(), self.classes).init(device),
         })
-    }
-
-    /// Parameters by the layer table, neurons' decays included.
-    pub fn num_params(&self) -> usize {
-        let layers: usize = self
-            .layers()
-            .iter()
-            .map(SpikingConvConfig::num_params)
-            .sum();
-        layers + (self.features() + 1) * self.classes
     }
 }
 
 impl VggSnn {
-    /// `[T, B, C, H, W] -> logits [T, B, classes]`, every neuron's rate recorded in `monitor`.
-    pub fn forward(&self, x: Tensor<5>, monitor: &mut SpikeMonitor) -> Tensor<3> {
-        let steps = x.dims()[0];
+    /// The layers of the table above.
+    pub fn trace<T: Tracer>(&self, t: &mut T, x: T::Value) -> T::Value {
         let mut x = x;
-        for (layer, &(_, pool)) in self.layers.iter().zip(&LAYERS) {
-            x = layer.forward(x, monitor);
-            if pool {
-                x = split_time(self.pool.forward(merge_time(x)), steps);
-            }
-        }
-        let [t, b, c, h, w] = x.dims();
-        self.fc.forward(x.reshape([t, b, c * h * w]))
-    }
-
-    /// The per-step graph for inputs `[C, H, W]`.
-    pub fn graph(&self, input: [usize; 3], device: &Device) -> LayerGraph {
-        let (mut g, mut x) = GraphBuilder::new(input, device);
         for (i, (layer, &(_, pool))) in self.layers.iter().zip(&LAYERS).enumerate() {
-            x = layer.graph(&mut g, &format!("layers.{i}"), x);
+            x = layer.trace(t, &format!("layers.{i}"), x);
             if pool {
-                x = g.avg_pool(&format!("pool.{i}"), 2, 2, x);
+                x = t.avg_pool(&format!("pool.{i}"), Pool::new(2, 2), x);
             }
         }
-        x = g.flatten("flatten", x);
-        x = g.linear("fc", &self.fc, x);
-        g.finish(x)
+        let x = t.flatten("flatten", x);
+        t.linear("fc", &self.fc, x)
     }
 }

@@ -241,8 +241,24 @@ impl DaLifConfig {
         self
     }
 
+    /// One learnable decay pair per channel (`Some(C)`) or per layer (`None`).
     pub fn with_channels(mut self, channels: Option<usize>) -> Self {
         self.channels = channels;
+        self
+    }
+
+    /// This neuron for a layer of `channels` channels: a per-channel configuration gets one
+    /// decay pair per channel of that layer; a per-layer one is unchanged. Networks hand one
+    /// configuration to all their layers, so they size it here.
+    pub fn for_channels(&self, channels: usize) -> Self {
+        self.clone().with_channels(self.channels.map(|_| channels))
+    }
+
+    /// Sets LIF's time constant, or PLIF's initial one; no effect on DA-LIF.
+    pub fn with_tau(mut self, tau: f64) -> Self {
+        if let Decay::Parametric { tau: t } | Decay::Fixed { tau: t, .. } = &mut self.decay {
+            *t = tau;
+        }
         self
     }
 
@@ -328,6 +344,47 @@ impl DaLifConfig {
     }
 }
 
+/// One line for logs and metrics: the decays, the threshold, the reset and the surrogate,
+/// e.g. `DA-LIF (tanh, alpha from 0.5 learned, beta from 0.5 learned), v_th 1, hard reset,
+/// surrogate sigmoid:4`.
+impl std::fmt::Display for DaLifConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let learned = |yes| if yes { "learned" } else { "fixed" };
+        match self.decay {
+            Decay::Dual {
+                param,
+                alpha,
+                beta,
+                learn_alpha,
+                learn_beta,
+            } => write!(
+                f,
+                "DA-LIF ({param}, alpha from {alpha} {}, beta from {beta} {})",
+                learned(learn_alpha),
+                learned(learn_beta)
+            )?,
+            Decay::Parametric { tau } => write!(f, "PLIF (tau from {tau})")?,
+            Decay::Fixed { tau, decay_input } => write!(
+                f,
+                "LIF (tau {tau}{})",
+                if decay_input { ", decay input" } else { "" }
+            )?,
+        }
+        if let Some(c) = self.channels {
+            write!(f, ", {c} per-channel decay pairs")?;
+        }
+        write!(f, ", v_th {}, {} reset", self.v_th, self.reset)?;
+        if self.detach_reset {
+            f.write_str(" (detached)")?;
+        }
+        write!(f, ", surrogate {}", self.surrogate)?;
+        if self.spike == SpikeFunction::Smooth {
+            f.write_str(", smooth spikes")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,6 +417,27 @@ mod tests {
         assert!((a + b - 1.0).abs() < 1e-15 && (a - 0.25).abs() < 1e-15);
         assert_eq!(DaLifConfig::lif(2.0, true).initial_decays(), (0.5, 0.5));
         assert_eq!(DaLifConfig::lif(4.0, false).initial_decays(), (1.0, 0.75));
+    }
+
+    #[test]
+    fn the_description_names_every_setting() {
+        let text = DaLifConfig::dalif()
+            .with_learned(true, false)
+            .with_channels(Some(8))
+            .with_v_th(0.5)
+            .with_reset(Reset::Soft)
+            .with_detach_reset(true)
+            .with_surrogate(Surrogate::Atan { alpha: 2.0 })
+            .to_string();
+        assert_eq!(
+            text,
+            "DA-LIF (tanh, alpha from 0.5 learned, beta from 0.5 fixed), 8 per-channel decay \
+             pairs, v_th 0.5, soft reset (detached), surrogate atan:2"
+        );
+        assert_eq!(
+            DaLifConfig::lif(2.0, true).to_string(),
+            "LIF (tau 2, decay input), v_th 1, hard reset, surrogate sigmoid:4"
+        );
     }
 
     #[test]

@@ -707,6 +707,7 @@ mod tests {
             beta: vec![0.5],
             firing_rate: vec![0.1],
             seconds: 1.0,
+            neuron: String::new(),
         }
     }
 

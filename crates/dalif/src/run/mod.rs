@@ -1,16 +1,20 @@
 //! Runs: a configuration, a directory that keeps everything a run produces, and training
 //! that continues exactly where an interrupted run stopped.
 
+pub mod ablation;
+mod analyze;
 mod config;
 mod dir;
+pub mod sweep;
 
-pub use config::{DataConfig, ModelSpec, RunConfig, Splits};
+pub use crate::models::ModelSpec;
+pub use analyze::{AnalyzeOptions, analyze};
+pub use config::{DataConfig, RunConfig, Splits};
 pub(crate) use dir::write_atomic;
 pub use dir::{Checkpoint, CheckpointKind, RunDir, RunLock};
 
-use crate::models::{ModelError, Network, init_seeded};
-use crate::training::{BatchProgress, EpochEnd, TrainError, TrainObserver, Trainer};
-use burn::module::Module;
+use crate::models::{ModelConfig, ModelError, Network, SpikingClassifier, init_seeded};
+use crate::training::{BatchProgress, EpochEnd, TrainError, TrainObserver, TrainState, Trainer};
 use burn::tensor::Device;
 use dalif_data::{DataError, Dataset};
 use std::path::PathBuf;
@@ -25,10 +29,12 @@ pub enum RunError {
     },
     #[error("{0} is not a dalif run directory (it has no config.toml)")]
     NotARun(PathBuf),
-    #[error(
-        "{0} already exists and is not empty: choose another --out, or continue that run with --resume"
-    )]
+    #[error("{0} already exists and is not empty")]
     Exists(PathBuf),
+    /// A series (ablation, sweep) found a run with another configuration where one of its
+    /// runs goes.
+    #[error("{0} holds a run with another configuration")]
+    OtherRun(PathBuf),
     #[error("{path}: corrupt or unreadable: {message}")]
     Corrupt { path: PathBuf, message: String },
     #[error("{path}: cannot write: {message}")]
@@ -42,6 +48,17 @@ pub enum RunError {
     Locked { dir: PathBuf, pid: Option<u32> },
     #[error("{0}")]
     Config(String),
+    /// Writing an epoch to the run directory failed (a full disk, a folder turned
+    /// read-only); the epochs before it stay saved, and the run continues from them.
+    #[error("cannot save epoch {epoch}: {source}; {kept}")]
+    NotSaved {
+        /// The epoch (from 1) that was not saved.
+        epoch: usize,
+        /// Which epochs stay saved.
+        kept: String,
+        /// What failed.
+        source: Box<RunError>,
+    },
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error(transparent)]
@@ -67,15 +84,29 @@ pub trait RunHooks {
 pub struct Quiet;
 impl RunHooks for Quiet {}
 
-/// The network of `config` for `data`, its weights initialised from the run's seed.
-pub fn build_network(
+/// How a run builds its network: from the model configuration the data resolves (input
+/// channels, classes, input size, and the neuron settings of `config.toml` in
+/// [`ModelSpec::neuron_config`]) on a device. [`zoo`] builds the zoo's models; a user's
+/// function builds their own network.
+pub trait NetworkInit<M>: Fn(&ModelConfig, &Device) -> Result<M, ModelError> {}
+impl<M, F: Fn(&ModelConfig, &Device) -> Result<M, ModelError>> NetworkInit<M> for F {}
+
+/// The zoo's model that `config.model.kind` names.
+pub fn zoo(model: &ModelConfig, device: &Device) -> Result<Network, ModelError> {
+    model.init(device)
+}
+
+/// The network `init` builds for `config` and `data`, its weights initialised from the run's
+/// seed.
+pub fn build_network<M: SpikingClassifier>(
     config: &RunConfig,
+    init: &impl NetworkInit<M>,
     data: &dyn Dataset,
     device: &Device,
-) -> Result<Network, RunError> {
+) -> Result<M, RunError> {
     let model = config.model.resolve(data)?;
     Ok(init_seeded(device, config.train.seed, || {
-        model.init(device)
+        init(&model, device)
     })?)
 }
 
@@ -85,12 +116,12 @@ struct Recorder<'a> {
     hooks: &'a mut dyn RunHooks,
 }
 
-impl TrainObserver<Network> for Recorder<'_> {
+impl<M: SpikingClassifier> TrainObserver<M> for Recorder<'_> {
     fn batch_end(&mut self, progress: &BatchProgress) {
         self.hooks.batch_end(progress);
     }
 
-    fn epoch_end(&mut self, end: EpochEnd<'_, Network>) -> Result<(), TrainError> {
+    fn epoch_end(&mut self, end: EpochEnd<'_, M>) -> Result<(), TrainError> {
         let save = || -> Result<(), RunError> {
             // Metrics first: a line whose checkpoint never landed is dropped on resume.
             self.dir.append_metrics(end.metrics)?;
@@ -116,7 +147,11 @@ impl TrainObserver<Network> for Recorder<'_> {
                 1 => "epoch 1 stays saved".to_string(),
                 k => format!("epochs 1-{k} stay saved"),
             };
-            TrainError::Observer(format!("cannot save epoch {n}: {e}; {kept}"))
+            TrainError::Observer(Box::new(RunError::NotSaved {
+                epoch: n,
+                kept,
+                source: Box::new(e),
+            }))
         })?;
         self.hooks.epoch_end(end.metrics, end.is_best);
         Ok(())
@@ -127,18 +162,20 @@ impl TrainObserver<Network> for Recorder<'_> {
     }
 }
 
-/// Trains the run in `dir` on `(train, test)`: from scratch when it has no checkpoint yet,
-/// otherwise from its last checkpoint, with the same weights, optimizer state, learning-rate
-/// schedule position and batch order as if it had never stopped. Returns the trained
-/// network. `device` must be an autodiff device.
-pub fn train(
+/// Trains the run in `dir` on `(train, test)` with the network `init` builds: from scratch
+/// when it has no checkpoint yet, otherwise from its last checkpoint, with the same weights,
+/// optimizer state, learning-rate schedule position and batch order as if it had never
+/// stopped. Returns the trained network. `device` must be an autodiff device.
+pub fn train<M: SpikingClassifier>(
     dir: &RunDir,
     config: &RunConfig,
+    init: impl NetworkInit<M>,
     train: &dyn Dataset,
     test: &dyn Dataset,
     device: &Device,
     hooks: &mut dyn RunHooks,
-) -> Result<Network, RunError> {
+) -> Result<M, RunError> {
+    config.validate()?;
     // Held to the end of training: a second process on the same run would interleave its
     // checkpoints and metrics with this one's.
     let lock = dir.lock()?;
@@ -149,7 +186,7 @@ pub fn train(
             lock.path().display()
         ));
     }
-    let network = build_network(config, train, device)?;
+    let network = build_network(config, &init, train, device)?;
     // Everything is read and checked before anything is written: a damaged checkpoint
     // leaves the directory as it is.
     let (network, resume) = match dir.checkpoint(CheckpointKind::Last)? {
@@ -204,39 +241,58 @@ pub fn train(
             ))?;
             Err(TrainError::Stopped { epochs_done }.into())
         }
+        // The recorder's own error, as it was.
+        Err(TrainError::Observer(e)) => match e.downcast::<RunError>() {
+            Ok(e) => Err(*e),
+            Err(e) => Err(TrainError::Observer(e).into()),
+        },
         other => Ok(other?),
     }
 }
 
-/// The network saved in `dir`'s checkpoint of `kind`, for data like `data`, on `device`,
-/// with the training state it was saved at.
-pub fn load_network(
+/// The network `init` builds, with the weights saved in `dir`'s checkpoint of `kind`, for
+/// data like `data`, on `device`; and the training state it was saved at.
+pub fn load_network<M: SpikingClassifier>(
     dir: &RunDir,
     config: &RunConfig,
     kind: CheckpointKind,
+    init: impl NetworkInit<M>,
     data: &dyn Dataset,
     device: &Device,
-) -> Result<(Network, crate::training::TrainState), RunError> {
+) -> Result<(M, TrainState), RunError> {
     let Some(checkpoint) = dir.checkpoint(kind)? else {
         return Err(RunError::Config(format!(
             "{} has no checkpoint yet: no epoch has completed",
             dir.path().display()
         )));
     };
-    let network = build_network(config, data, device)?;
+    let network = build_network(config, &init, data, device)?;
     let network = load_weights(network, checkpoint.model, &checkpoint.dir)?;
     Ok((network, checkpoint.state))
 }
 
-fn load_weights(
-    network: Network,
+fn load_weights<M: SpikingClassifier>(
+    network: M,
     record: burn::store::ModuleRecord,
     dir: &std::path::Path,
-) -> Result<Network, RunError> {
+) -> Result<M, RunError> {
     network
         .try_load_record(record)
         .map_err(|e| RunError::Corrupt {
             path: dir.join("model.bpk"),
             message: format!("does not fit the configured network: {e}"),
         })
+}
+
+/// The run directory of one variant of a series (ablation, sweep): the run already at
+/// `path` when it has `config` (to reuse or resume), else a new one.
+pub fn run_dir_for(path: &std::path::Path, config: &RunConfig) -> Result<RunDir, RunError> {
+    if !path.join("config.toml").exists() {
+        return RunDir::create(path, config);
+    }
+    let (dir, existing) = RunDir::open(path)?;
+    if existing != *config {
+        return Err(RunError::OtherRun(path.to_path_buf()));
+    }
+    Ok(dir)
 }

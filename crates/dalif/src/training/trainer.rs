@@ -5,7 +5,7 @@ use super::{
     CosineWarmup, OptimizerKind, Readout, classification_loss, direct_encoding, mean_logits,
     no_decay_params,
 };
-use crate::layers::SpikeMonitor;
+use crate::layers::{Activation, SpikeMonitor};
 use crate::models::SpikingClassifier;
 use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -79,6 +79,10 @@ pub struct EpochMetrics {
     pub firing_rate: Vec<f64>,
     /// Wall-clock seconds of the epoch, evaluation included.
     pub seconds: f64,
+    /// The neuron settings of the spiking layers, once for each distinct setting (empty in
+    /// runs written before dalif recorded it).
+    #[serde(default)]
+    pub neuron: String,
 }
 
 /// Where training stands between epochs: all a resumed run needs besides the model and the
@@ -145,8 +149,9 @@ pub enum TrainError {
     Config(String),
     #[error("stopped on request after {epochs_done} completed epochs")]
     Stopped { epochs_done: usize },
-    #[error("{0}")]
-    Observer(String),
+    /// The observer's own error (the run directory could not be written).
+    #[error(transparent)]
+    Observer(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Batches prepared ahead of the step.
@@ -155,25 +160,30 @@ const AHEAD: usize = 2;
 /// Keeps the draws of batch mixing apart from those of the samples' augmentation.
 const MIX_STREAM: u64 = 0x4D49_5845;
 
-/// A batch as `(input [T, B, ...], labels [B])`: static images `[C, H, W]` are repeated over T
-/// (direct encoding); event frames `[T, C, H, W]` are fed as they are.
+/// A batch as `(input [T, B, ...], labels [B])`: static images `[C, H, W]` and feature vectors
+/// `[F]` are repeated over T (direct encoding); event frames `[T, C, H, W]` are fed as they are.
 fn tensors(
     batch: Batch,
     steps: usize,
     device: &Device,
-) -> Result<(Tensor<5>, Tensor<1, Int>), DataError> {
+) -> Result<(Activation, Tensor<1, Int>), DataError> {
     let b = batch.len();
     let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
     let labels = Tensor::from_data(TensorData::new(labels, [b]), device);
     let values = batch.data;
     let input = match batch.sample_shape[..] {
+        [f] => {
+            let features = Tensor::<2>::from_data(TensorData::new(values, [b, f]), device);
+            Activation::Features(features.unsqueeze::<3>().repeat_dim(0, steps))
+        }
         [c, h, w] => {
             let images = Tensor::<4>::from_data(TensorData::new(values, [b, c, h, w]), device);
-            direct_encoding(images, steps)
+            Activation::Maps(direct_encoding(images, steps))
         }
-        [t, c, h, w] if t == steps => {
-            Tensor::<5>::from_data(TensorData::new(values, [b, t, c, h, w]), device).swap_dims(0, 1)
-        }
+        [t, c, h, w] if t == steps => Activation::Maps(
+            Tensor::<5>::from_data(TensorData::new(values, [b, t, c, h, w]), device)
+                .swap_dims(0, 1),
+        ),
         [t, _, _, _] => {
             return Err(DataError::Invalid(format!(
                 "the samples are event frames with T = {t}, but training runs T = {steps}: \
@@ -182,8 +192,8 @@ fn tensors(
         }
         ref shape => {
             return Err(DataError::Invalid(format!(
-                "training reads images [C, H, W] or event frames [T, C, H, W]; samples here \
-                 are {shape:?}"
+                "training reads features [F], images [C, H, W] or event frames [T, C, H, W]; \
+                 samples here are {shape:?}"
             )));
         }
     };
@@ -201,6 +211,36 @@ fn score(logits: Tensor<3>, labels: Tensor<1, Int>, config: &TrainConfig) -> (Te
         .into_scalar::<i64>() as usize;
     let loss = classification_loss(logits, labels, config.readout, config.label_smoothing);
     (loss, correct)
+}
+
+impl TrainConfig {
+    /// Checks every setting; a message names the setting by its key in `config.toml`.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        if self.epochs == 0 || self.batch_size == 0 || self.steps == 0 {
+            return bad(format!(
+                "epochs, batch_size and steps must be at least 1, got {}, {} and {}",
+                self.epochs, self.batch_size, self.steps
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("lr must be a positive number, got {}", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad(format!(
+                "label_smoothing must be in [0, 1), got {}",
+                self.label_smoothing
+            ));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad(format!(
+                "weight_decay must be at least 0, got {}",
+                self.weight_decay
+            ));
+        }
+        self.mixing.validate()?;
+        Ok(())
+    }
 }
 
 /// A model's loss, accuracy and per-layer firing rates on a data set.
@@ -259,12 +299,7 @@ pub struct Trainer {
 impl Trainer {
     /// A fresh run for `model`.
     pub fn new<M: SpikingClassifier>(config: TrainConfig, model: &M) -> Result<Self, TrainError> {
-        if config.batch_size == 0 || config.steps == 0 {
-            return Err(TrainError::Config(
-                "the batch size and the number of time steps must be at least 1".into(),
-            ));
-        }
-        config.mixing.validate().map_err(TrainError::Config)?;
+        config.validate()?;
         let exempt = if config.no_decay_bn_and_neurons {
             no_decay_params(model)
         } else {
@@ -381,6 +416,13 @@ impl Trainer {
                 .iter()
                 .map(|n| n.mean_decays(device))
                 .unzip();
+            let mut settings: Vec<String> = Vec::new();
+            for neuron in model.neurons() {
+                let setting = neuron.config().to_string();
+                if !settings.contains(&setting) {
+                    settings.push(setting);
+                }
+            }
             let metrics = EpochMetrics {
                 epoch,
                 train_loss: loss_sum / train.len() as f64,
@@ -392,6 +434,7 @@ impl Trainer {
                 beta,
                 firing_rate: eval.firing_rate,
                 seconds: start.elapsed().as_secs_f64(),
+                neuron: settings.join(" | "),
             };
             let is_best = self
                 .state

@@ -1,0 +1,106 @@
+//! Training a run on the terminal: its data opened with a progress bar, its epochs reported,
+//! and what to do after a stop.
+
+use crate::progress::Progress;
+use anyhow::{Result, bail};
+use dalif::models::Network;
+use dalif::run::{self, RunConfig, RunDir, RunError, Splits};
+use dalif::training::{EpochMetrics, TrainError};
+use dalif_data::Dataset;
+use std::path::{Path, PathBuf};
+
+/// The default run directory: runs/<data>-<model>-<neuron>-<n> with the first free n.
+pub fn default_out(config: &RunConfig) -> PathBuf {
+    let stem = format!(
+        "{}-{}-{}",
+        config.data.name, config.model.kind, config.model.neuron
+    );
+    let runs = Path::new("runs");
+    (1..)
+        .map(|n| runs.join(format!("{stem}-{n}")))
+        .find(|p| !p.exists())
+        .expect("some n is free")
+}
+
+/// The run's data, event frames integrated (once, then cached) with a progress bar.
+pub fn open_data(config: &RunConfig) -> Result<Splits> {
+    let (train, test) = config
+        .data
+        .open(config.train.steps, &dalif_data::cache::default_root())?;
+    for (set, split) in [(&train, "train"), (&test, "test")] {
+        let name = format!("{} {split}", config.data.name);
+        crate::progress::build_frame_cache(set.as_ref(), &name)?;
+    }
+    Ok((train, test))
+}
+
+fn describe(config: &RunConfig, train: &dyn Dataset, test: &dyn Dataset) -> String {
+    let (t, m) = (&config.train, &config.model);
+    format!(
+        "{}: {} train / {} test samples of {:?}, {} classes; {} with {} neurons ({}, surrogate {}, v_th {}, {} reset{}{}), T = {}, {} epochs, batch {}, {} lr {}",
+        config.data.name,
+        train.len(),
+        test.len(),
+        train.sample_shape(),
+        train.num_classes(),
+        m.kind,
+        m.neuron,
+        m.param,
+        m.surrogate,
+        m.v_th,
+        m.reset,
+        if m.detach_reset { ", detached" } else { "" },
+        if m.per_channel {
+            ", per-channel decays"
+        } else {
+            ""
+        },
+        t.steps,
+        t.epochs,
+        t.batch_size,
+        t.optimizer,
+        t.lr
+    )
+}
+
+/// Trains the run in `dir`, reporting on the terminal; on Ctrl-C or a failed save, says how
+/// to continue. Returns the trained network and the run's metrics.
+pub fn train_in(
+    dir: &RunDir,
+    config: &RunConfig,
+    device: &burn::tensor::Device,
+    label: &str,
+) -> Result<(Network, Vec<EpochMetrics>)> {
+    let (train, test) = open_data(config)?;
+    let header = describe(config, train.as_ref(), test.as_ref());
+    println!("{label}{header}");
+    dir.log(&header)?;
+    let mut progress = Progress::new(config.train.epochs, label);
+    let resume = || {
+        format!(
+            "continue with `dalif train --resume {}`",
+            dir.path().display()
+        )
+    };
+    let network = match run::train(
+        dir,
+        config,
+        run::zoo,
+        train.as_ref(),
+        test.as_ref(),
+        &device.clone().autodiff(),
+        &mut progress,
+    ) {
+        Err(RunError::Train(TrainError::Stopped { epochs_done })) => {
+            bail!(
+                "interrupted: epochs 1-{epochs_done} are saved; {}",
+                resume()
+            )
+        }
+        // Writing the run directory failed mid-run (a full disk, a folder turned read-only):
+        // the last completed epoch is kept, and the run continues from it once fixed.
+        Err(e @ RunError::NotSaved { .. }) => bail!("{e}; {} once this is fixed", resume()),
+        other => other?,
+    };
+    Ok((network, dir.metrics()?))
+}
