@@ -2,7 +2,7 @@
 
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Arg, Command};
-use dalif::names::Named;
+use dalif::names::{Named, UnknownName};
 use std::ffi::OsStr;
 use std::str::FromStr;
 use strum::EnumMessage;
@@ -23,7 +23,7 @@ pub fn name_of<E>(default: E) -> NameParser<E> {
 
 impl<E> TypedValueParser for NameParser<E>
 where
-    E: Named + FromStr<Err = String> + EnumMessage + Send + Sync,
+    E: Named + FromStr<Err = UnknownName> + EnumMessage + Send + Sync,
 {
     type Value = E;
 

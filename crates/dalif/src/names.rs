@@ -19,18 +19,31 @@ pub trait Named: Copy + PartialEq + VariantArray + Into<&'static str> + 'static 
     }
 }
 
-/// The error for `given`, which names no variant of `E` (the enums' `strum(parse_err_fn)`):
-/// `unknown neuron 'x' (expected one of: dalif, lif, ...)`.
-pub fn unknown<E: Named>(given: &str) -> String {
+/// A name that names no variant of an enum: `unknown neuron 'x' (expected one of: dalif,
+/// lif, ...)`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} '{given}' (expected one of: {names})", names = names.join(", "))]
+pub struct UnknownName {
+    /// What the name should have named: `neuron`, `model`, ...
+    pub what: &'static str,
+    /// The name given.
+    pub given: String,
+    /// The names there are.
+    pub names: Vec<&'static str>,
+}
+
+/// The error for `given`, which names no variant of `E` (the enums' `strum(parse_err_fn)`).
+pub fn unknown<E: Named>(given: &str) -> UnknownName {
     unknown_among(E::WHAT, given, &E::names())
 }
 
-/// `unknown {what} '{given}' (expected one of: {names})`.
-pub fn unknown_among(what: &str, given: &str, names: &[&str]) -> String {
-    format!(
-        "unknown {what} '{given}' (expected one of: {})",
-        names.join(", ")
-    )
+/// `given` is none of `names`, which name `what`s.
+pub fn unknown_among(what: &'static str, given: &str, names: &[&'static str]) -> UnknownName {
+    UnknownName {
+        what,
+        given: given.to_string(),
+        names: names.to_vec(),
+    }
 }
 
 /// Implements [`Named`] for a fieldless enum, with `$what` for its messages, and serde by the
@@ -72,7 +85,7 @@ mod tests {
     /// writes and reads; the names are distinct; an unknown name lists them all.
     fn check<E>()
     where
-        E: Named + Display + FromStr<Err = String> + std::fmt::Debug,
+        E: Named + Display + FromStr<Err = UnknownName> + std::fmt::Debug,
         E: serde::Serialize + serde::de::DeserializeOwned,
     {
         let names = E::names();
@@ -85,6 +98,8 @@ mod tests {
             assert_eq!(names.iter().filter(|&&n| n == name).count(), 1, "{name}");
         }
         let err = "no-such-name".parse::<E>().unwrap_err();
+        assert_eq!((err.what, err.given.as_str()), (E::WHAT, "no-such-name"));
+        let err = err.to_string();
         assert!(
             err.starts_with(&format!("unknown {} 'no-such-name'", E::WHAT)),
             "{err}"

@@ -172,7 +172,7 @@ fn model_names_parse_and_unknown_ones_are_refused() {
         Ok(ModelKind::CifarSmall)
     );
     assert_eq!("ResNet19".parse::<ModelKind>(), Ok(ModelKind::ResNet19));
-    let err = "resnet50".parse::<ModelKind>().unwrap_err();
+    let err = "resnet50".parse::<ModelKind>().unwrap_err().to_string();
     assert!(
         err.contains("unknown model 'resnet50'") && err.contains("vggsnn"),
         "{err}"

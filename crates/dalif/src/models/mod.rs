@@ -182,7 +182,7 @@ impl SpikingClassifier for VggSnn {
 #[strum(
     serialize_all = "lowercase",
     ascii_case_insensitive,
-    parse_err_ty = String,
+    parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum ModelKind {

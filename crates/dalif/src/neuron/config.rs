@@ -13,6 +13,9 @@ pub enum NeuronError {
     Config(String),
     #[error("invalid neuron input: {0}")]
     Input(String),
+    /// The surrogate cannot be.
+    #[error("invalid neuron configuration: {0}")]
+    Surrogate(#[from] super::SurrogateError),
 }
 
 /// How the membrane is reset after a spike.
@@ -21,7 +24,7 @@ pub enum NeuronError {
 )]
 #[strum(
     serialize_all = "kebab-case",
-    parse_err_ty = String,
+    parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum Reset {
@@ -50,7 +53,7 @@ named!(Reset, "reset");
 )]
 #[strum(
     serialize_all = "kebab-case",
-    parse_err_ty = String,
+    parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum DecayParam {
@@ -126,7 +129,7 @@ impl Default for Decay {
 )]
 #[strum(
     serialize_all = "kebab-case",
-    parse_err_ty = String,
+    parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum SpikeFunction {
@@ -299,7 +302,7 @@ impl DaLifConfig {
         if self.channels == Some(0) {
             return bad("per-channel decays need at least one channel".into());
         }
-        self.surrogate.validate().map_err(NeuronError::Config)?;
+        self.surrogate.validate()?;
         match self.decay {
             Decay::Dual {
                 param, alpha, beta, ..
@@ -406,7 +409,7 @@ mod tests {
     fn parametrisations_parse_by_name() {
         assert_eq!("tanh".parse::<DecayParam>(), Ok(DecayParam::Tanh));
         assert_eq!("sigmoid".parse::<DecayParam>(), Ok(DecayParam::Sigmoid));
-        assert!("relu".parse::<DecayParam>().unwrap_err().contains("'relu'"));
+        assert!("relu".parse::<DecayParam>().unwrap_err().given == "relu");
     }
 
     #[test]

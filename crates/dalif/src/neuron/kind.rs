@@ -11,7 +11,7 @@ use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 )]
 #[strum(
     serialize_all = "kebab-case",
-    parse_err_ty = String,
+    parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum NeuronKind {
@@ -52,6 +52,7 @@ mod tests {
             "glif"
                 .parse::<NeuronKind>()
                 .unwrap_err()
+                .to_string()
                 .contains("unknown neuron 'glif'")
         );
     }

@@ -11,4 +11,4 @@ mod surrogate;
 pub use config::{DaLifConfig, Decay, DecayParam, NeuronError, Reset, SpikeFunction};
 pub use kind::NeuronKind;
 pub use layer::{DaLif, NeuronOutput};
-pub use surrogate::Surrogate;
+pub use surrogate::{Surrogate, SurrogateError};

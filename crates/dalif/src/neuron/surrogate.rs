@@ -6,7 +6,7 @@
 //! derivative is the surrogate), used by [`SpikeFunction::Smooth`](super::SpikeFunction) so
 //! that finite differences can verify the hand-written backward.
 
-use crate::names::unknown_among;
+use crate::names::{UnknownName, unknown_among};
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -59,7 +59,7 @@ impl Surrogate {
     }
 
     /// The surrogate `name` with its default parameter.
-    pub fn with_default_parameter(name: &str) -> Result<Self, String> {
+    pub fn with_default_parameter(name: &str) -> Result<Self, UnknownName> {
         Self::all()
             .find(|s| s.name() == name)
             .ok_or_else(|| unknown_among("surrogate", name, Self::NAMES))
@@ -105,15 +105,15 @@ impl Surrogate {
     }
 
     /// Checks that the parameter is a finite positive number.
-    pub fn validate(&self) -> Result<(), String> {
-        let p = self.parameter();
-        if p.is_finite() && p > 0.0 {
+    pub fn validate(&self) -> Result<(), SurrogateError> {
+        let parameter = self.parameter();
+        if parameter.is_finite() && parameter > 0.0 {
             Ok(())
         } else {
-            Err(format!(
-                "surrogate {} needs a finite positive parameter, got {p}",
-                self.name()
-            ))
+            Err(SurrogateError::Parameter {
+                name: self.name(),
+                parameter,
+            })
         }
     }
 }
@@ -124,9 +124,29 @@ impl fmt::Display for Surrogate {
     }
 }
 
+/// A surrogate that cannot be: an unknown family, or a parameter that is not a finite
+/// positive number.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SurrogateError {
+    /// No surrogate family has this name.
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
+    /// The text after `name:` is not a number.
+    #[error("surrogate parameter '{0}' is not a number")]
+    NotANumber(String),
+    /// The shape parameter is zero, negative, infinite or NaN.
+    #[error("surrogate {name} needs a finite positive parameter, got {parameter}")]
+    Parameter {
+        /// The family.
+        name: &'static str,
+        /// The parameter given.
+        parameter: f64,
+    },
+}
+
 /// Parses `name` or `name:parameter`, e.g. `atan` or `sigmoid:5`.
 impl FromStr for Surrogate {
-    type Err = String;
+    type Err = SurrogateError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (name, param) = match s.split_once(':') {
@@ -138,7 +158,7 @@ impl FromStr for Surrogate {
             let value: f64 = p
                 .trim()
                 .parse()
-                .map_err(|_| format!("surrogate parameter '{p}' is not a number"))?;
+                .map_err(|_| SurrogateError::NotANumber(p.to_string()))?;
             surrogate = surrogate.with_parameter(value);
         }
         surrogate.validate()?;
@@ -465,7 +485,7 @@ mod tests {
             assert_eq!(serde_json::from_value::<Surrogate>(json).unwrap(), s);
         }
         assert_eq!(Surrogate::default(), Surrogate::Sigmoid { alpha: 4.0 });
-        let err = "gauss".parse::<Surrogate>().unwrap_err();
+        let err = "gauss".parse::<Surrogate>().unwrap_err().to_string();
         assert!(Surrogate::NAMES.iter().all(|n| err.contains(n)), "{err}");
     }
 
@@ -487,9 +507,13 @@ mod tests {
             "gauss"
                 .parse::<Surrogate>()
                 .unwrap_err()
+                .to_string()
                 .contains("unknown surrogate")
         );
-        assert!("atan:-1".parse::<Surrogate>().is_err());
+        assert!(matches!(
+            "atan:-1".parse::<Surrogate>(),
+            Err(SurrogateError::Parameter { name: "atan", .. })
+        ));
         assert!("atan:x".parse::<Surrogate>().is_err());
     }
 }

@@ -47,7 +47,7 @@ const LOCK: &str = "lock";
 )]
 #[strum(
     serialize_all = "kebab-case",
-    parse_err_ty = String,
+    parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum CheckpointKind {

@@ -11,7 +11,7 @@ use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 )]
 #[strum(
     serialize_all = "kebab-case",
-    parse_err_ty = String,
+    parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum Readout {

@@ -15,7 +15,7 @@ use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 )]
 #[strum(
     serialize_all = "kebab-case",
-    parse_err_ty = String,
+    parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum OptimizerKind {
