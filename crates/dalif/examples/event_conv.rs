@@ -40,7 +40,7 @@ fn event_conv(model: &ModelConfig, device: &Device) -> Result<EventConv, ModelEr
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = RunConfig::default();
     config.data.name = DatasetKind::SyntheticEvents;
-    config.train.epochs = 2;
+    config.train.epochs = 10;
     config.model.per_channel = true;
     config.model.reset = Reset::Soft;
     config.model.surrogate = "atan:2".parse::<Surrogate>()?;
