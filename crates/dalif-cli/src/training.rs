@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use dalif::models::Network;
 use dalif::run::{self, RunConfig, RunDir, RunError, Splits};
 use dalif::training::{EpochMetrics, TrainError};
-use dalif_data::Dataset;
+use dalif_data::{DataError, Dataset};
 use std::path::{Path, PathBuf};
 
 /// The default run directory: runs/<data>-<model>-<neuron>-<n> with the first free n.
@@ -24,9 +24,10 @@ pub fn default_out(config: &RunConfig) -> PathBuf {
 
 /// The run's data, event frames integrated (once, then cached) with a progress bar.
 pub fn open_data(config: &RunConfig) -> Result<Splits> {
-    let (train, test) = config
-        .data
-        .open(config.train.steps, &dalif_data::cache::default_root())?;
+    let (train, test) = match config.open_data() {
+        Err(e @ DataError::NoFolder(_)) => bail!("{e}: give it with --data-root"),
+        other => other?,
+    };
     for (set, split) in [(&train, "train"), (&test, "test")] {
         let name = format!("{} {split}", config.data.name);
         crate::progress::build_frame_cache(set.as_ref(), &name)?;

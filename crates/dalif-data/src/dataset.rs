@@ -18,6 +18,9 @@ pub enum DataError {
         names = crate::DatasetKind::list(|_| true)
     )]
     UnknownDataSet(String),
+    /// A downloaded data set opened without the folder it was downloaded to.
+    #[error("the {0} data set is read from its downloaded folder, and none was given")]
+    NoFolder(crate::DatasetKind),
 }
 
 /// Per-channel normalisation of images scaled to [0, 1]: `(x - mean[c]) / std[c]`.

@@ -296,9 +296,7 @@ impl DatasetKind {
     }
 
     fn needs_folder(self) -> DataError {
-        DataError::Invalid(format!(
-            "the {self} data set is read from its downloaded folder: give it with --data-root"
-        ))
+        DataError::NoFolder(self)
     }
 
     /// The training and test split of an image data set read from `folder` (what
@@ -438,10 +436,7 @@ mod tests {
             Some(root)
         );
         let err = DatasetKind::Nmnist.folder(None, cache).unwrap_err();
-        assert!(
-            err.to_string().contains("give it with --data-root"),
-            "{err}"
-        );
+        assert!(matches!(err, DataError::NoFolder(_)), "{err}");
         assert!(DatasetKind::Cifar10.open_images(None, None).is_err());
         let grey = Normalization {
             mean: [0.5; 3],
