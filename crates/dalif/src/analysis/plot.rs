@@ -1,15 +1,23 @@
-//! Line charts as PNG and SVG (plotters), with a font compiled in so that PNGs render the
-//! same on a machine without fonts.
+//! Charts: what to draw ([`Chart`], [`Heatmap`]: plain data, always available) and, with the
+//! `plot` feature, its rendering as PNG and SVG (`render`, `render_heatmap`: plotters, with a
+//! font compiled in so that PNGs render the same on a machine without fonts).
 
+#[cfg(feature = "plot")]
 use plotters::coord::Shift;
+#[cfg(feature = "plot")]
 use plotters::prelude::*;
+#[cfg(feature = "plot")]
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+#[cfg(feature = "plot")]
 use std::path::{Path, PathBuf};
+#[cfg(feature = "plot")]
 use std::sync::Once;
 
 /// DejaVu Sans cut down to Latin-1 and a few symbols (fonttools' pyftsubset); its licence is
 /// beside it.
+#[cfg(feature = "plot")]
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
+#[cfg(feature = "plot")]
 const FAMILY: &str = "dalif-sans";
 
 /// One named series of `(x, y)` points.
@@ -28,6 +36,7 @@ pub struct Chart {
     pub series: Vec<Series>,
 }
 
+#[cfg(feature = "plot")]
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: cannot draw the chart: {message}")]
 pub struct PlotError {
@@ -35,6 +44,7 @@ pub struct PlotError {
     pub message: String,
 }
 
+#[cfg(feature = "plot")]
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -44,22 +54,26 @@ fn register_font() {
 }
 
 /// Something drawn the same on every plotters backend.
+#[cfg(feature = "plot")]
 trait Figure {
     fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
+#[cfg(feature = "plot")]
 impl Figure for [Chart] {
     fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
         draw_all(area, self)
     }
 }
 
+#[cfg(feature = "plot")]
 impl Figure for Heatmap {
     fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
         draw_heatmap(area, self).map_err(|e| e.to_string())
     }
 }
 
+#[cfg(feature = "plot")]
 fn finish<DB: DrawingBackend, F: Figure + ?Sized>(
     root: DrawingArea<DB, Shift>,
     figure: &F,
@@ -75,6 +89,7 @@ fn finish<DB: DrawingBackend, F: Figure + ?Sized>(
 }
 
 /// Draws `figure` into `stem.png` and `stem.svg`; returns both paths.
+#[cfg(feature = "plot")]
 fn save<F: Figure + ?Sized>(
     stem: &Path,
     figure: &F,
@@ -98,6 +113,7 @@ fn save<F: Figure + ?Sized>(
 
 /// Draws `charts` side by side (one row of `panel`-sized panels) into `stem.png` and
 /// `stem.svg`; returns both paths.
+#[cfg(feature = "plot")]
 pub fn render(stem: &Path, charts: &[Chart], panel: (u32, u32)) -> Result<[PathBuf; 2], PlotError> {
     save(
         stem,
@@ -106,6 +122,7 @@ pub fn render(stem: &Path, charts: &[Chart], panel: (u32, u32)) -> Result<[PathB
     )
 }
 
+#[cfg(feature = "plot")]
 fn draw_all<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     charts: &[Chart],
@@ -118,6 +135,7 @@ fn draw_all<DB: DrawingBackend>(
     Ok(())
 }
 
+#[cfg(feature = "plot")]
 fn bounds(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let lo = values.clone().fold(f64::INFINITY, f64::min);
     let hi = values.fold(f64::NEG_INFINITY, f64::max);
@@ -128,6 +146,7 @@ fn bounds(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     }
 }
 
+#[cfg(feature = "plot")]
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &Chart,
@@ -197,6 +216,7 @@ pub struct Heatmap {
 }
 
 /// Draws `map` into `stem.png` and `stem.svg`; returns both paths.
+#[cfg(feature = "plot")]
 pub fn render_heatmap(
     stem: &Path,
     map: &Heatmap,
@@ -205,6 +225,7 @@ pub fn render_heatmap(
     save(stem, map, size)
 }
 
+#[cfg(feature = "plot")]
 fn draw_heatmap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     map: &Heatmap,

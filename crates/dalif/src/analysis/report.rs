@@ -1,9 +1,11 @@
 //! What `dalif analyze` writes: the learned decays and firing rates of every spiking layer,
 //! operation counts and energy, parameter counts, and the training curves, as Markdown, CSV
-//! and charts.
+//! and (with the `plot` feature) charts.
 
 use super::energy::{Costs, Drive, EnergyModel};
-use super::plot::{Chart, PlotError, Series, render};
+use super::plot::{Chart, Series};
+#[cfg(feature = "plot")]
+use super::plot::{PlotError, render};
 use crate::training::EpochMetrics;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -44,10 +46,12 @@ pub enum ReportError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[cfg(feature = "plot")]
     #[error(transparent)]
     Plot(#[from] PlotError),
 }
 
+#[cfg(feature = "plot")]
 const PANEL: (u32, u32) = (640, 420);
 
 fn micro_joules(pj: f64) -> f64 {
@@ -131,9 +135,12 @@ impl Analysis {
             micro_joules(c.ann_energy),
             c.ann_energy / c.energy.max(f64::MIN_POSITIVE)
         );
-        md += "## Charts\n\n";
-        for (stem, _) in self.charts() {
-            let _ = writeln!(md, "- `{stem}.png` / `{stem}.svg`");
+        // Only files that `write` makes are listed.
+        if cfg!(feature = "plot") {
+            md += "## Charts\n\n";
+            for (stem, _) in self.charts() {
+                let _ = writeln!(md, "- `{stem}.png` / `{stem}.svg`");
+            }
         }
         md
     }
@@ -281,8 +288,9 @@ impl Analysis {
         charts
     }
 
-    /// Writes `analysis.md`, `layers.csv`, `operations.csv` and the charts (PNG and SVG) into
-    /// `dir`; returns the files written.
+    /// Writes `analysis.md`, `layers.csv`, `operations.csv` and, with the `plot` feature, the
+    /// charts of [`charts`](Self::charts) (PNG and SVG) into `dir`; returns the files written.
+    /// Without `plot` no chart is drawn (the chart data stays available from `charts`).
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -299,6 +307,7 @@ impl Analysis {
             std::fs::write(&path, text).map_err(io(&path))?;
             written.push(path);
         }
+        #[cfg(feature = "plot")]
         for (stem, panels) in self.charts() {
             written.extend(render(&dir.join(stem), &panels, PANEL)?);
         }
