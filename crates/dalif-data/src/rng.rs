@@ -20,8 +20,8 @@ impl SplitMix64 {
         Self(base ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
-    /// The next output: `s <- s + 0x9E3779B97F4A7C15`, then the finaliser of MurmurHash3's
-    /// variant 13 applied to `s`.
+    /// The next output: `s <- s + 0x9E3779B97F4A7C15`, then Stafford's variant 13 of
+    /// MurmurHash3's 64-bit finaliser applied to `s`.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
