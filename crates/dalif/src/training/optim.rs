@@ -26,6 +26,7 @@ pub enum OptimizerKind {
 }
 
 impl OptimizerKind {
+    /// Every optimiser, in the order help texts list them.
     pub const ALL: [OptimizerKind; 4] = [
         OptimizerKind::Sgd,
         OptimizerKind::SgdNesterov,
@@ -33,6 +34,7 @@ impl OptimizerKind {
         OptimizerKind::Lamb,
     ];
 
+    /// Its name in `config.toml` and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             OptimizerKind::Sgd => "sgd",
