@@ -19,6 +19,8 @@
 //!
 //! The chart data ([`analysis::plot::Chart`], [`analysis::plot::Heatmap`]) needs no feature.
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 #[cfg(feature = "bench")]
 pub mod bench;

@@ -23,24 +23,33 @@ const FAMILY: &str = "dalif-sans";
 /// One named series of `(x, y)` points.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
+    /// The legend's label.
     pub name: String,
+    /// The points, joined by a line in this order.
     pub points: Vec<(f64, f64)>,
 }
 
 /// One chart: a title, axis labels and its series.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chart {
+    /// The caption.
     pub title: String,
+    /// The x axis's label.
     pub x_label: String,
+    /// The y axis's label.
     pub y_label: String,
+    /// The lines, each its own colour (a legend when there are several).
     pub series: Vec<Series>,
 }
 
+/// A chart that could not be drawn or written.
 #[cfg(feature = "plot")]
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: cannot draw the chart: {message}")]
 pub struct PlotError {
+    /// The file being written.
     pub path: PathBuf,
+    /// What failed.
     pub message: String,
 }
 
@@ -206,10 +215,15 @@ fn draw<DB: DrawingBackend>(
 /// Values over a grid of two parameters, as coloured cells with their values written in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Heatmap {
+    /// The caption.
     pub title: String,
+    /// The x axis's label.
     pub x_label: String,
+    /// The y axis's label.
     pub y_label: String,
+    /// The grid's x values, one per column.
     pub x: Vec<f64>,
+    /// The grid's y values, one per row.
     pub y: Vec<f64>,
     /// `values[j][i]` at `(x[i], y[j])`; NaN: no value (drawn empty).
     pub values: Vec<Vec<f64>>,

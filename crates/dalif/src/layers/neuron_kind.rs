@@ -22,6 +22,7 @@ pub enum NeuronKind {
 }
 
 impl NeuronKind {
+    /// The names `config.toml` and `--neuron` accept, in the order of the variants.
     pub const NAMES: [&'static str; 5] = [
         "dalif",
         "dalif-spatial-only",

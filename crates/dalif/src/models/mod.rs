@@ -69,8 +69,10 @@ pub fn init_seeded<M: Module, E>(
 /// Errors building a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
+    /// A neuron configuration that does not build.
     #[error(transparent)]
     Neuron(#[from] NeuronError),
+    /// Settings the model cannot be built with (an input size it cannot take, say).
     #[error("invalid model configuration: {0}")]
     Config(String),
 }
@@ -177,21 +179,28 @@ impl SpikingClassifier for VggSnn {
 /// The models of the zoo, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelKind {
+    /// The four-layer spiking CNN of workload C ([`CifarSmall`]).
     #[serde(rename = "cifar-small")]
     CifarSmall,
+    /// Spiking ResNet-19 (tdBN).
     #[serde(rename = "resnet19")]
     ResNet19,
+    /// Spiking ResNet-20.
     #[serde(rename = "resnet20")]
     ResNet20,
+    /// Spiking ResNet-18 (ImageNet).
     #[serde(rename = "resnet18")]
     ResNet18,
+    /// Spiking ResNet-34 (ImageNet).
     #[serde(rename = "resnet34")]
     ResNet34,
+    /// VGGSNN (TET), for CIFAR10-DVS ([`VggSnn`]).
     #[serde(rename = "vggsnn")]
     VggSnn,
 }
 
 impl ModelKind {
+    /// Every model, in the order help texts list them.
     pub const ALL: [ModelKind; 6] = [
         ModelKind::CifarSmall,
         ModelKind::ResNet19,
@@ -201,6 +210,7 @@ impl ModelKind {
         ModelKind::VggSnn,
     ];
 
+    /// Its name in `config.toml` and on the command line (`--model`).
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::CifarSmall => "cifar-small",
@@ -359,8 +369,11 @@ pub struct ModelConfig {
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Network {
+    /// [`CifarSmall`].
     CifarSmall(CifarSmall),
+    /// A spiking ResNet (19, 20, 18 or 34).
     ResNet(SpikingResNet),
+    /// [`VggSnn`].
     VggSnn(VggSnn),
 }
 
