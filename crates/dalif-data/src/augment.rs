@@ -32,6 +32,7 @@ pub struct Augmentation {
 }
 
 impl Augmentation {
+    /// Whether every part is off (samples pass unchanged).
     pub fn is_off(&self) -> bool {
         *self == Self::default()
     }

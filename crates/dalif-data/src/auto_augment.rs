@@ -10,8 +10,11 @@ use crate::rng::SplitMix64;
 /// An 8-bit RGB image, channel-planar (`[3, H, W]`, as samples are).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanarRgb {
+    /// Columns.
     pub width: usize,
+    /// Rows.
     pub height: usize,
+    /// The R, G and B planes, each `height x width` row-major.
     pub data: Vec<u8>,
 }
 
@@ -21,6 +24,7 @@ const FILL: u8 = 128;
 /// One image operation with its magnitude (signs already drawn).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ImageOp {
+    /// `255 - v` for every value.
     Invert,
     /// Keep the `bits` high bits of every value.
     Posterize(u8),

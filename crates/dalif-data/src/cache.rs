@@ -57,6 +57,7 @@ impl FrameCache {
         }
     }
 
+    /// The folder holding this data set's cached frames, one file per sample.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -6,10 +6,23 @@ use std::path::PathBuf;
 /// Errors reading or indexing a data set. Errors about files name the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// A file that cannot be read, or holds what its format does not allow.
     #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A sample index at or past the end.
     #[error("sample {index} is out of range: the data set has {len} samples")]
-    OutOfRange { index: usize, len: usize },
+    OutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// The number of samples.
+        len: usize,
+    },
+    /// Contents or settings that do not make a data set (shapes, labels, normalisation).
     #[error("invalid data set: {0}")]
     Invalid(String),
     /// A data set name that is none of [`crate::DatasetKind`]'s.
@@ -27,7 +40,9 @@ pub enum DataError {
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Normalization {
+    /// The per-channel mean of the [0, 1]-scaled pixels (R, G, B).
     pub mean: [f32; 3],
+    /// The per-channel standard deviation of the [0, 1]-scaled pixels (R, G, B).
     pub std: [f32; 3],
 }
 
@@ -65,8 +80,11 @@ impl Normalization {
 /// `[T, 2, H, W]` frames.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// The values, row-major over `shape`.
     pub data: Vec<f32>,
+    /// The shape: `[C, H, W]` for images, `[T, 2, H, W]` for event frames.
     pub shape: Vec<usize>,
+    /// The class, in `0..num_classes`.
     pub label: usize,
 }
 
@@ -75,6 +93,7 @@ pub trait Dataset: Send + Sync {
     /// Number of samples.
     fn len(&self) -> usize;
 
+    /// Whether the data set holds no sample.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

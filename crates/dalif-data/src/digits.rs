@@ -9,6 +9,14 @@ const TEST_FRACTION: f64 = 0.2;
 const SPLIT_SEED: u64 = 0;
 
 /// `(train, test)`: the digits split by a fixed stratified draw, 20% of every class test.
+///
+/// ```
+/// use dalif_data::{Dataset, digits};
+///
+/// let (train, test) = digits::splits()?;
+/// assert_eq!((train.len(), test.len()), (1438, 359)); // 20% of each class: the test split
+/// # Ok::<(), dalif_data::DataError>(())
+/// ```
 pub fn splits() -> Result<(InMemoryDataset, InMemoryDataset), DataError> {
     crate::stratified_split(&load()?, TEST_FRACTION, SPLIT_SEED)
 }

@@ -24,6 +24,7 @@ pub enum EventFormat {
 }
 
 impl EventFormat {
+    /// Reads every event of the recording at `path`, in file order.
     pub fn read(self, path: &Path) -> Result<Events, DataError> {
         match self {
             EventFormat::Aedat3 => aedat3::read_file(path),
@@ -36,8 +37,11 @@ impl EventFormat {
 /// One sample: a recording, or the window `[start, end)` (microseconds) of one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventSource {
+    /// The recording.
     pub file: PathBuf,
+    /// The labelled window `[start, end)` in microseconds; `None`: the whole recording.
     pub window: Option<(u64, u64)>,
+    /// The class.
     pub label: usize,
 }
 
@@ -67,6 +71,7 @@ impl EventSource {
 pub struct FrameSpec {
     /// T.
     pub frames: usize,
+    /// How the events are cut into the T frames.
     pub split: SplitBy,
     /// `[H, W]` to resize the sensor's frames to, if not the sensor's own size.
     pub size: Option<[usize; 2]>,
@@ -220,10 +225,12 @@ impl EventFrames {
         Ok(hash)
     }
 
+    /// The samples, in order.
     pub fn sources(&self) -> &[EventSource] {
         &self.sources
     }
 
+    /// The frame cache, if [`with_cache`](Self::with_cache) set one.
     pub fn cache(&self) -> Option<&FrameCache> {
         self.cache.as_ref()
     }

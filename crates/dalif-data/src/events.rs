@@ -4,13 +4,18 @@
 /// with origin top-left, and polarity `p` (1 = ON, brightness up; 0 = OFF).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Events {
+    /// Timestamps, in microseconds.
     pub t: Vec<u64>,
+    /// Columns, from the left.
     pub x: Vec<u16>,
+    /// Rows, from the top.
     pub y: Vec<u16>,
+    /// Polarities: 1 = ON (brightness up), 0 = OFF.
     pub p: Vec<u8>,
 }
 
 impl Events {
+    /// No events, with room for `n`.
     pub fn with_capacity(n: usize) -> Self {
         Self {
             t: Vec::with_capacity(n),
@@ -20,14 +25,17 @@ impl Events {
         }
     }
 
+    /// The number of events.
     pub fn len(&self) -> usize {
         self.t.len()
     }
 
+    /// Whether there is no event.
     pub fn is_empty(&self) -> bool {
         self.t.is_empty()
     }
 
+    /// Appends the event `(t, x, y, p)`.
     pub fn push(&mut self, t: u64, x: u16, y: u16, p: u8) {
         self.t.push(t);
         self.x.push(x);

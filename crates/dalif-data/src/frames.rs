@@ -17,6 +17,7 @@ pub enum SplitBy {
 }
 
 impl SplitBy {
+    /// The rule's name, as the command line and the configuration spell it (`number`, `time`).
     pub fn name(self) -> &'static str {
         match self {
             SplitBy::Number => "number",
@@ -64,7 +65,11 @@ pub fn segments(t: &[u64], frames: usize, split: SplitBy) -> Vec<(usize, usize)>
 
 /// Integrates `events` into `frames` frames of shape `[2, height, width]`, returned as one
 /// `[frames, 2, height, width]` buffer of event counts: channel 0 counts OFF events (p = 0),
-/// channel 1 ON events.
+/// channel 1 ON events. With `[start_j, end_j)` the events of frame `j` ([`segments`]),
+///
+/// ```text
+/// F[j, c, y, x] = #{ i in [start_j, end_j) : [p_i != 0] = c, y_i = y, x_i = x }
+/// ```
 pub fn integrate(
     events: &Events,
     frames: usize,

@@ -2,6 +2,23 @@
 //!
 //! Everything here is plain Rust over `f32` buffers, so formats and loaders build and test
 //! fast. The training code sees every data set through [`Dataset`].
+//!
+//! Data sets are named by [`DatasetKind`], the registry of every data set dalif reads; the
+//! embedded UCI digits need no download:
+//!
+//! ```
+//! use dalif_data::{Dataset, DatasetKind};
+//!
+//! let kind: DatasetKind = "digits".parse()?;
+//! let (train, test) = kind.open_images(None, None)?;
+//! assert_eq!(train.len() + test.len(), 1797);
+//! assert_eq!(test.sample_shape(), [1, 8, 8]); // [C, H, W], repeated over T by the network
+//! let sample = test.get(0)?;
+//! assert!(sample.label < test.num_classes());
+//! # Ok::<(), dalif_data::DataError>(())
+//! ```
+
+#![warn(missing_docs)]
 
 mod augment;
 pub mod auto_augment;

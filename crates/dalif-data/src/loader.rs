@@ -11,17 +11,21 @@ use std::sync::mpsc::sync_channel;
 /// Samples of one batch, concatenated, with their labels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
+    /// The samples' values, one after the other, each row-major over `sample_shape`.
     pub data: Vec<f32>,
     /// The shape of one sample.
     pub sample_shape: Vec<usize>,
+    /// The samples' classes, in order.
     pub labels: Vec<usize>,
 }
 
 impl Batch {
+    /// The number of samples.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether the batch holds no sample.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -32,6 +36,7 @@ impl Batch {
 pub struct BatchPlan<'a> {
     /// Sample indices in the order they are served.
     pub order: Vec<usize>,
+    /// Samples per batch; the last batch holds the rest.
     pub batch_size: usize,
     /// Training batches: every sample is read in its training view and augmented, with
     /// draws from `(seed, epoch, sample index)`. `None`: evaluation batches.

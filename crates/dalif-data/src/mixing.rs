@@ -23,11 +23,14 @@ pub struct Mixing {
 /// How a batch was mixed: the partner of every sample and the weight of the sample's own label.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mixed {
+    /// The label of each sample's partner (the shuffled copy it was blended with).
     pub partner_labels: Vec<usize>,
+    /// The weight of each sample's own label; its partner's label weighs `1 - lambda`.
     pub lambda: f64,
 }
 
 impl Mixing {
+    /// Whether neither Mixup nor CutMix is on.
     pub fn is_off(&self) -> bool {
         self.mixup <= 0.0 && self.cutmix <= 0.0
     }

@@ -1,10 +1,13 @@
 //! SplitMix64: a tiny, well-mixed generator, so that splits, synthetic recordings and
 //! augmentations depend on their seed alone, on every platform and thread count.
 
+/// The SplitMix64 generator (Steele, Lea and Flood 2014): a 64-bit state advanced by a constant
+/// and mixed by a bijective finaliser.
 #[derive(Clone, Debug)]
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {
+    /// A generator started from `seed`.
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
@@ -17,6 +20,8 @@ impl SplitMix64 {
         Self(base ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
+    /// The next output: `s <- s + 0x9E3779B97F4A7C15`, then Stafford's variant 13 of
+    /// MurmurHash3's 64-bit finaliser applied to `s`.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

@@ -9,6 +9,7 @@ pub struct Subset<'a> {
 }
 
 impl<'a> Subset<'a> {
+    /// The samples `indices` of `data` (each must be below `data.len()`), in that order.
     pub fn new(data: &'a dyn Dataset, indices: Vec<usize>) -> Self {
         Self { data, indices }
     }

@@ -11,7 +11,9 @@ use crate::rng::SplitMix64;
 use crate::{DataError, Events};
 use std::path::Path;
 
+/// The sensor's `[H, W]`.
 pub const SENSOR: [usize; 2] = [16, 16];
+/// The class names, by label: the direction the square moves.
 pub const CLASSES: [&str; 4] = ["right", "left", "down", "up"];
 const TRAIN_PER_CLASS: usize = 96;
 const TEST_PER_CLASS: usize = 24;

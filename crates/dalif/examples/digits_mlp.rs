@@ -2,7 +2,8 @@
 //! digits, trained into a run directory (run it again and it resumes, or reuses the finished
 //! run), then analysed and exported to NIR like any network of the zoo.
 //!
-//! `cargo run --release -p dalif --example digits_mlp`
+//! `cargo run --release -p dalif --features nir --example digits_mlp` (NIR export is behind
+//! the `nir` feature)
 use dalif::prelude::*;
 
 #[derive(Module, Debug)]

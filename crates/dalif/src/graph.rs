@@ -19,9 +19,13 @@ pub type NodeId = usize;
 /// A spiking layer's parameters, one value per layer or per channel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NeuronParams {
+    /// The spatial decay alpha (weight of the input), 1 or C values.
     pub alpha: Vec<f32>,
+    /// The temporal decay beta (weight of the previous state), 1 or C values.
     pub beta: Vec<f32>,
+    /// The firing threshold.
     pub v_th: f64,
+    /// Hard (to 0) or soft (subtract `v_th`) reset.
     pub reset: Reset,
     /// Heaviside (binary spikes) or the smooth validation tool (real values).
     pub spike: SpikeFunction,
@@ -35,27 +39,44 @@ pub enum Op {
     /// Cross-correlation with `weight` `[C_out, C_in, k, k]` (row-major) plus `bias`, with
     /// batch norm folded in.
     Conv2d {
+        /// The folded weights `w gamma / sqrt(var + eps)`, row-major.
         weight: Vec<f32>,
+        /// `[C_out, C_in, k, k]`.
         weight_shape: [usize; 4],
+        /// The folded bias `beta + (b - mean) gamma / sqrt(var + eps)`, one per output
+        /// channel, `b` the convolution's own bias (0 without).
         bias: Vec<f32>,
+        /// The step between windows, on both axes.
         stride: usize,
+        /// Zero padding on every side.
         padding: usize,
     },
     /// `y = W x + b`, `weight` `[out, in]` row-major.
     Affine {
+        /// `W`, row-major.
         weight: Vec<f32>,
+        /// `[out, in]`.
         weight_shape: [usize; 2],
+        /// `b`, one per output; `None`: no bias.
         bias: Option<Vec<f32>>,
     },
     /// DA-LIF: `V = beta H + alpha X`, spike at `V >= v_th`, reset.
     Neuron(NeuronParams),
     /// Mean over `kernel x kernel` windows (a global average when the kernel is the map).
-    AvgPool2d { kernel: usize, stride: usize },
+    AvgPool2d {
+        /// The window's side.
+        kernel: usize,
+        /// The step between windows.
+        stride: usize,
+    },
     /// Maximum over `kernel x kernel` windows of the input padded by `padding` on every
     /// side (the padding never wins).
     MaxPool2d {
+        /// The window's side.
         kernel: usize,
+        /// The step between windows.
         stride: usize,
+        /// Padding on every side.
         padding: usize,
     },
     /// `[C, H, W] -> [C*H*W]`.
@@ -64,13 +85,16 @@ pub enum Op {
     Output,
 }
 
+/// One node of the graph: a named per-step operation and the shapes it reads and writes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     /// Unique, made of the module path (`blocks.3.neuron2`).
     pub name: String,
+    /// The operation.
     pub op: Op,
     /// The per-sample shape the node reads (of each input, which agree).
     pub input_shape: Vec<usize>,
+    /// The per-sample shape it writes.
     pub output_shape: Vec<usize>,
 }
 
@@ -90,9 +114,12 @@ impl Node {
     }
 }
 
+/// A network as per-step operations: nodes in forward order, and the edges between them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerGraph {
+    /// The nodes, in the order the forward pass runs them.
     pub nodes: Vec<Node>,
+    /// `(from, to)`: `from`'s output is one of `to`'s inputs (several inputs are summed).
     pub edges: Vec<(NodeId, NodeId)>,
 }
 

@@ -12,9 +12,11 @@ const PIXELS: usize = 3 * 32 * 32;
 /// Which CIFAR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CifarKind {
+    /// CIFAR-10: 10 classes.
     Cifar10,
     /// CIFAR-100 with its 100 fine labels, or its 20 coarse ones.
     Cifar100 {
+        /// The 20 coarse labels (superclasses) instead of the 100 fine ones.
         coarse: bool,
     },
 }
@@ -70,6 +72,7 @@ impl CifarKind {
         }
     }
 
+    /// The number of classes: 10, 100, or 20 coarse.
     pub fn classes(self) -> usize {
         match self {
             CifarKind::Cifar10 => 10,
@@ -262,6 +265,7 @@ impl Cifar {
         self
     }
 
+    /// Which CIFAR this is.
     pub fn kind(&self) -> CifarKind {
         self.kind
     }

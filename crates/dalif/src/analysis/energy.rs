@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 /// Energy per operation, in picojoules.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnergyModel {
+    /// `E_MAC`: one multiply-accumulate, in picojoules.
     pub e_mac: f64,
+    /// `E_AC`: one accumulate (a synaptic operation on a spike), in picojoules.
     pub e_ac: f64,
 }
 
@@ -87,13 +89,17 @@ pub enum Drive {
 /// The cost of one synaptic layer on one sample.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerCost {
+    /// The layer's name in the graph.
     pub name: String,
     /// `conv` or `affine`.
     pub kind: &'static str,
     /// Multiply-accumulates of one step.
     pub flops: u64,
+    /// What feeds it: the real-valued input, or spikes at a rate.
     pub drive: Drive,
+    /// Multiply-accumulates on one sample over all T steps.
     pub macs: f64,
+    /// Synaptic operations (accumulates) on one sample, `r T FLOPs`.
     pub sops: f64,
     /// Picojoules.
     pub energy: f64,
@@ -102,18 +108,32 @@ pub struct LayerCost {
 /// Costs of the whole network on one sample.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Costs {
+    /// Every synaptic layer, in graph order.
     pub layers: Vec<LayerCost>,
+    /// Multiply-accumulates of all layers.
     pub macs: f64,
+    /// Synaptic operations of all layers.
     pub sops: f64,
     /// Picojoules, spiking network.
     pub energy: f64,
-    /// FLOPs of one pass of the network as an ANN, and their energy in picojoules.
+    /// FLOPs of one pass of the network as an ANN: `sum(FLOPs)` over the layers.
     pub ann_macs: f64,
+    /// Their energy in picojoules, `E_ANN = E_MAC * ann_macs`.
     pub ann_energy: f64,
 }
 
 /// The costs of `graph` over `steps` time steps, with `rates` the firing rate of every
 /// neuron node in order; `static_input`: the input is one image repeated over the steps.
+///
+/// Per synaptic layer (conv or affine) with `FLOPs` multiply-accumulates per step:
+///
+/// ```text
+/// MACs = FLOPs (static input) or T FLOPs (event frames)    for a layer reading the input
+/// SOPs = r T FLOPs,  r the mean rate of the neurons it reads   for a layer reading spikes
+/// E    = E_MAC MACs + E_AC SOPs                               (picojoules)
+/// ```
+///
+/// summed over the layers; beside it, the ANN's `E_MAC sum(FLOPs)`.
 pub fn costs(
     graph: &LayerGraph,
     rates: &[f64],

@@ -1,40 +1,59 @@
-//! Line charts as PNG and SVG (plotters), with a font compiled in so that PNGs render the
-//! same on a machine without fonts.
+//! Charts: what to draw ([`Chart`], [`Heatmap`]: plain data, always available) and, with the
+//! `plot` feature, its rendering as PNG and SVG (`render`, `render_heatmap`: plotters, with a
+//! font compiled in so that PNGs render the same on a machine without fonts).
 
+#[cfg(feature = "plot")]
 use plotters::coord::Shift;
+#[cfg(feature = "plot")]
 use plotters::prelude::*;
+#[cfg(feature = "plot")]
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+#[cfg(feature = "plot")]
 use std::path::{Path, PathBuf};
+#[cfg(feature = "plot")]
 use std::sync::Once;
 
 /// DejaVu Sans cut down to Latin-1 and a few symbols (fonttools' pyftsubset); its licence is
 /// beside it.
+#[cfg(feature = "plot")]
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
+#[cfg(feature = "plot")]
 const FAMILY: &str = "dalif-sans";
 
 /// One named series of `(x, y)` points.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
+    /// The legend's label.
     pub name: String,
+    /// The points, joined by a line in this order.
     pub points: Vec<(f64, f64)>,
 }
 
 /// One chart: a title, axis labels and its series.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chart {
+    /// The caption.
     pub title: String,
+    /// The x axis's label.
     pub x_label: String,
+    /// The y axis's label.
     pub y_label: String,
+    /// The lines, each its own colour (a legend when there are several).
     pub series: Vec<Series>,
 }
 
+/// A chart that could not be drawn or written.
+#[cfg(feature = "plot")]
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: cannot draw the chart: {message}")]
 pub struct PlotError {
+    /// The file being written.
     pub path: PathBuf,
+    /// What failed.
     pub message: String,
 }
 
+#[cfg(feature = "plot")]
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -44,22 +63,26 @@ fn register_font() {
 }
 
 /// Something drawn the same on every plotters backend.
+#[cfg(feature = "plot")]
 trait Figure {
     fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
+#[cfg(feature = "plot")]
 impl Figure for [Chart] {
     fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
         draw_all(area, self)
     }
 }
 
+#[cfg(feature = "plot")]
 impl Figure for Heatmap {
     fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
         draw_heatmap(area, self).map_err(|e| e.to_string())
     }
 }
 
+#[cfg(feature = "plot")]
 fn finish<DB: DrawingBackend, F: Figure + ?Sized>(
     root: DrawingArea<DB, Shift>,
     figure: &F,
@@ -75,6 +98,7 @@ fn finish<DB: DrawingBackend, F: Figure + ?Sized>(
 }
 
 /// Draws `figure` into `stem.png` and `stem.svg`; returns both paths.
+#[cfg(feature = "plot")]
 fn save<F: Figure + ?Sized>(
     stem: &Path,
     figure: &F,
@@ -98,6 +122,7 @@ fn save<F: Figure + ?Sized>(
 
 /// Draws `charts` side by side (one row of `panel`-sized panels) into `stem.png` and
 /// `stem.svg`; returns both paths.
+#[cfg(feature = "plot")]
 pub fn render(stem: &Path, charts: &[Chart], panel: (u32, u32)) -> Result<[PathBuf; 2], PlotError> {
     save(
         stem,
@@ -106,6 +131,7 @@ pub fn render(stem: &Path, charts: &[Chart], panel: (u32, u32)) -> Result<[PathB
     )
 }
 
+#[cfg(feature = "plot")]
 fn draw_all<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     charts: &[Chart],
@@ -118,6 +144,7 @@ fn draw_all<DB: DrawingBackend>(
     Ok(())
 }
 
+#[cfg(feature = "plot")]
 fn bounds(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let lo = values.clone().fold(f64::INFINITY, f64::min);
     let hi = values.fold(f64::NEG_INFINITY, f64::max);
@@ -128,6 +155,7 @@ fn bounds(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     }
 }
 
+#[cfg(feature = "plot")]
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &Chart,
@@ -187,16 +215,22 @@ fn draw<DB: DrawingBackend>(
 /// Values over a grid of two parameters, as coloured cells with their values written in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Heatmap {
+    /// The caption.
     pub title: String,
+    /// The x axis's label.
     pub x_label: String,
+    /// The y axis's label.
     pub y_label: String,
+    /// The grid's x values, one per column.
     pub x: Vec<f64>,
+    /// The grid's y values, one per row.
     pub y: Vec<f64>,
     /// `values[j][i]` at `(x[i], y[j])`; NaN: no value (drawn empty).
     pub values: Vec<Vec<f64>>,
 }
 
 /// Draws `map` into `stem.png` and `stem.svg`; returns both paths.
+#[cfg(feature = "plot")]
 pub fn render_heatmap(
     stem: &Path,
     map: &Heatmap,
@@ -205,6 +239,7 @@ pub fn render_heatmap(
     save(stem, map, size)
 }
 
+#[cfg(feature = "plot")]
 fn draw_heatmap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     map: &Heatmap,

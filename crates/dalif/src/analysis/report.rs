@@ -1,9 +1,11 @@
 //! What `dalif analyze` writes: the learned decays and firing rates of every spiking layer,
 //! operation counts and energy, parameter counts, and the training curves, as Markdown, CSV
-//! and charts.
+//! and (with the `plot` feature) charts.
 
 use super::energy::{Costs, Drive, EnergyModel};
-use super::plot::{Chart, PlotError, Series, render};
+use super::plot::{Chart, Series};
+#[cfg(feature = "plot")]
+use super::plot::{PlotError, render};
 use crate::training::EpochMetrics;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,9 +13,13 @@ use std::path::{Path, PathBuf};
 /// One spiking layer: its decays (per-channel layers: the mean) and firing rate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerReport {
+    /// The layer's name (its module path).
     pub name: String,
+    /// The learned spatial decay alpha.
     pub alpha: f64,
+    /// The learned temporal decay beta.
     pub beta: f64,
+    /// `mean(S)` over all its outputs on the evaluation: spikes per neuron per step.
     pub firing_rate: f64,
 }
 
@@ -22,32 +28,47 @@ pub struct LayerReport {
 pub struct Analysis {
     /// What was analysed ("runs/x (best checkpoint, after epoch 7)").
     pub source: String,
+    /// Time steps T of the evaluation.
     pub steps: usize,
-    /// The evaluation: samples, loss, accuracy.
+    /// Test samples evaluated.
     pub samples: usize,
+    /// Mean test loss.
     pub loss: f64,
+    /// Test accuracy, a fraction.
     pub accuracy: f64,
+    /// Every spiking layer, in forward order.
     pub layers: Vec<LayerReport>,
+    /// Operation counts and energy of one sample.
     pub costs: Costs,
+    /// The energy per operation the costs use.
     pub energy: EnergyModel,
-    /// Learnable parameters, and those of the same network with LIF neurons.
+    /// Learnable parameters.
     pub params: usize,
+    /// Learnable parameters of the same network with LIF neurons (none in the neurons): the
+    /// difference is what the neurons add.
     pub lif_params: usize,
     /// The run's metrics log, one entry per epoch.
     pub metrics: Vec<EpochMetrics>,
 }
 
+/// Errors writing the report.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// A file or folder that cannot be written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// The system's error.
         source: std::io::Error,
     },
+    /// A chart that could not be drawn.
+    #[cfg(feature = "plot")]
     #[error(transparent)]
     Plot(#[from] PlotError),
 }
 
+#[cfg(feature = "plot")]
 const PANEL: (u32, u32) = (640, 420);
 
 fn micro_joules(pj: f64) -> f64 {
@@ -55,6 +76,8 @@ fn micro_joules(pj: f64) -> f64 {
 }
 
 impl Analysis {
+    /// The report as Markdown (`analysis.md`): parameters, the spiking layers, operations
+    /// and energy, and (with the `plot` feature) the list of chart files.
     pub fn markdown(&self) -> String {
         let mut md = format!("# Analysis of {}\n\n", self.source);
         let _ = writeln!(
@@ -131,13 +154,17 @@ impl Analysis {
             micro_joules(c.ann_energy),
             c.ann_energy / c.energy.max(f64::MIN_POSITIVE)
         );
-        md += "## Charts\n\n";
-        for (stem, _) in self.charts() {
-            let _ = writeln!(md, "- `{stem}.png` / `{stem}.svg`");
+        // Only files that `write` makes are listed.
+        if cfg!(feature = "plot") {
+            md += "## Charts\n\n";
+            for (stem, _) in self.charts() {
+                let _ = writeln!(md, "- `{stem}.png` / `{stem}.svg`");
+            }
         }
         md
     }
 
+    /// `layers.csv`: one row per spiking layer, its decays and firing rate.
     pub fn layers_csv(&self) -> String {
         let mut csv = String::from("layer,name,alpha,beta,firing_rate\n");
         for (i, l) in self.layers.iter().enumerate() {
@@ -154,6 +181,8 @@ impl Analysis {
         csv
     }
 
+    /// `operations.csv`: one row per synaptic layer, its FLOPs, drive, MACs, SOPs and energy
+    /// (picojoules).
     pub fn operations_csv(&self) -> String {
         let mut csv =
             String::from("layer,kind,flops_per_step,input,input_rate,macs,sops,energy_pj\n");
@@ -281,8 +310,9 @@ impl Analysis {
         charts
     }
 
-    /// Writes `analysis.md`, `layers.csv`, `operations.csv` and the charts (PNG and SVG) into
-    /// `dir`; returns the files written.
+    /// Writes `analysis.md`, `layers.csv`, `operations.csv` and, with the `plot` feature, the
+    /// charts of [`charts`](Self::charts) (PNG and SVG) into `dir`; returns the files written.
+    /// Without `plot` no chart is drawn (the chart data stays available from `charts`).
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -299,6 +329,7 @@ impl Analysis {
             std::fs::write(&path, text).map_err(io(&path))?;
             written.push(path);
         }
+        #[cfg(feature = "plot")]
         for (stem, panels) in self.charts() {
             written.extend(render(&dir.join(stem), &panels, PANEL)?);
         }

@@ -9,18 +9,26 @@ use std::time::Instant;
 
 /// One benchmarked variant: a name and the timed call.
 pub struct Variant<'a> {
+    /// Its name in the report.
     pub name: String,
+    /// One timed call; everything it needs is built beforehand.
     pub call: Box<dyn FnMut() + 'a>,
 }
 
 /// Per-call wall times of one variant, in milliseconds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Timings {
+    /// The variant's name.
     pub name: String,
+    /// Every round's time, in round order.
     pub times_ms: Vec<f64>,
+    /// The median.
     pub median_ms: f64,
+    /// The fastest round.
     pub min_ms: f64,
+    /// The first quartile (linear interpolation, numpy's default).
     pub q1_ms: f64,
+    /// The third quartile.
     pub q3_ms: f64,
 }
 

@@ -39,15 +39,22 @@ pub fn named_shape(name: &str) -> Option<Vec<usize>> {
     }
 }
 
+/// The result of [`run`], as `dalif bench neuron` writes it (JSON).
 #[derive(Debug, Clone, Serialize)]
 pub struct NeuronReport {
+    /// The input shape `[T, ...]`.
     pub shape: Vec<usize>,
+    /// Worker threads of the fused kernel (rayon's pool).
     pub threads: usize,
+    /// Timed rounds per variant.
     pub rounds: usize,
+    /// Untimed calls per variant before the rounds.
     pub warmup: usize,
+    /// The fraction of outputs that spike, `mean(S)`: how much of the reset path runs.
     pub spike_rate: f64,
     /// Bytes the fused operation keeps from forward for backward: V (new) and X (the input).
     pub saved_for_backward_bytes: usize,
+    /// Per variant, in the order asked.
     pub timings: Vec<Timings>,
 }
 

@@ -67,7 +67,9 @@ impl Default for NirOptions {
 /// A metadata value of the graph.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Meta {
+    /// A string.
     Text(String),
+    /// A number (stored as a float).
     Number(f64),
 }
 

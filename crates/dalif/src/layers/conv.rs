@@ -7,23 +7,38 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
-/// `BN(conv(x))` per time step, with batch-norm statistics over `(T*B, H, W)` (tdBN-style).
+/// `BN(conv(x))` per time step, with batch-norm statistics over `(T*B, H, W)` (tdBN-style):
+/// for channel `c` of `z = conv(x)`,
+///
+/// ```text
+/// BN(z)_c = gamma_c (z_c - mu_c) / sqrt(sigma_c^2 + eps) + beta_c
+/// ```
+///
+/// with `mu_c`, `sigma_c^2` the batch mean and variance over all T steps, samples and pixels
+/// in training, and their running averages in evaluation (burn's `BatchNorm`).
 #[derive(Module, Debug)]
 pub struct ConvBn {
+    /// The convolution, without bias.
     pub conv: Conv2d,
+    /// The batch norm over `(T*B, H, W)`.
     pub bn: BatchNorm,
 }
 
 /// A `k x k` convolution without bias (the batch norm after it has one), padding `k / 2`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConvBnConfig {
+    /// Input channels.
     pub channels_in: usize,
+    /// Output channels.
     pub channels_out: usize,
+    /// The side `k` of the square kernel.
     pub kernel: usize,
+    /// The stride, on both axes.
     pub stride: usize,
 }
 
 impl ConvBnConfig {
+    /// A `kernel x kernel` convolution `channels_in -> channels_out` with `stride`.
     pub fn new(channels_in: usize, channels_out: usize, kernel: usize, stride: usize) -> Self {
         Self {
             channels_in,
@@ -33,6 +48,7 @@ impl ConvBnConfig {
         }
     }
 
+    /// Creates the layer on `device`, with burn's default initialisation.
     pub fn init(&self, device: &Device) -> ConvBn {
         let p = self.kernel / 2;
         ConvBn {
@@ -57,13 +73,18 @@ impl ConvBn {
 /// `neuron(BN(conv(x)))`: the spiking network's basic unit.
 #[derive(Module, Debug)]
 pub struct SpikingConv {
+    /// The convolution and batch norm.
     pub conv_bn: ConvBn,
+    /// The spiking neuron, with per-channel decays if its configuration asks for them.
     pub neuron: DaLif,
 }
 
+/// Configuration of a [`SpikingConv`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpikingConvConfig {
+    /// The convolution and batch norm.
     pub conv: ConvBnConfig,
+    /// The neuron; a per-channel one is sized to the convolution's output channels.
     pub neuron: DaLifConfig,
 }
 
@@ -89,6 +110,7 @@ impl SpikingConvConfig {
             .collect()
     }
 
+    /// Creates the layer on `device`; errors on an invalid neuron configuration.
     pub fn init(&self, device: &Device) -> Result<SpikingConv, NeuronError> {
         Ok(SpikingConv {
             conv_bn: self.conv.init(device),

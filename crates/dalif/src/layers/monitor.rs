@@ -6,7 +6,9 @@ use burn::tensor::Tensor;
 /// The spikes one layer emitted: `[T, B, ...]` values 0 or 1, row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpikeTrain {
+    /// The layer's output shape `[T, B, ...]`.
     pub shape: Vec<usize>,
+    /// The spikes, row-major over `shape`.
     pub values: Vec<f32>,
 }
 

@@ -7,21 +7,32 @@ use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
 use burn::tensor::Device;
 
+/// The spiking residual block: `y = N1(BN1(conv1(x)))`,
+/// `out = N2(BN2(conv2(y)) + shortcut(x))`, the shortcut added before the second neuron.
 #[derive(Module, Debug)]
 pub struct SpikingBasicBlock {
+    /// The first `3 x 3` convolution (carries the block's stride).
     pub conv1: ConvBn,
+    /// The neuron after the first convolution.
     pub neuron1: DaLif,
+    /// The second `3 x 3` convolution, stride 1.
     pub conv2: ConvBn,
     /// `None`: identity.
     pub shortcut: Option<ConvBn>,
+    /// The neuron reading `BN2(conv2(y)) + shortcut(x)`.
     pub neuron2: DaLif,
 }
 
+/// Configuration of a [`SpikingBasicBlock`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpikingBasicBlockConfig {
+    /// Input channels.
     pub channels_in: usize,
+    /// Output channels.
     pub channels_out: usize,
+    /// The stride of the first convolution and the shortcut: 2 halves the resolution.
     pub stride: usize,
+    /// The neuron of both spiking layers; a per-channel one is sized to `channels_out`.
     pub neuron: DaLifConfig,
 }
 
@@ -36,6 +47,8 @@ impl SpikingBasicBlockConfig {
         )
     }
 
+    /// Creates the block on `device`; the shortcut is a `1 x 1` conv + BN when the stride or the
+    /// channel count changes, else the identity.
     pub fn init(&self, device: &Device) -> Result<SpikingBasicBlock, NeuronError> {
         let (c1, c2, sc) = self.convs();
         let neuron = self.neuron.for_channels(self.channels_out);

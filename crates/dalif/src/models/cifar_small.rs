@@ -17,17 +17,23 @@ use burn::tensor::Device;
 
 const WIDTHS: [usize; 4] = [64, 128, 256, 256];
 
+/// The four-layer spiking CNN of the table above.
 #[derive(Module, Debug)]
 pub struct CifarSmall {
+    /// The four spiking conv layers.
     pub layers: Vec<SpikingConv>,
+    /// The classifier, `256 -> classes`.
     pub fc: Linear,
 }
 
+/// Configuration of a [`CifarSmall`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct CifarSmallConfig {
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
+    /// Input channels (3 for RGB, 2 for event frames).
     pub channels_in: usize,
+    /// Classes of the output.
     pub classes: usize,
 }
 
@@ -36,6 +42,7 @@ impl CifarSmallConfig {
         SpikingConvConfig::chain(self.channels_in, WIDTHS, &self.neuron)
     }
 
+    /// Creates the network on `device`.
     pub fn init(&self, device: &Device) -> Result<CifarSmall, ModelError> {
         Ok(CifarSmall {
             layers: self

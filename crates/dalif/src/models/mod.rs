@@ -69,8 +69,10 @@ pub fn init_seeded<M: Module, E>(
 /// Errors building a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
+    /// A neuron configuration that does not build.
     #[error(transparent)]
     Neuron(#[from] NeuronError),
+    /// Settings the model cannot be built with (an input size it cannot take, say).
     #[error("invalid model configuration: {0}")]
     Config(String),
 }
@@ -204,7 +206,7 @@ pub enum ModelKind {
 named!(ModelKind, "model");
 
 impl ModelKind {
-    /// The model's name.
+    /// Its name in `config.toml` and on the command line (`--model`).
     pub fn name(self) -> &'static str {
         self.into()
     }
@@ -331,8 +333,11 @@ pub struct ModelConfig {
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Network {
+    /// [`CifarSmall`].
     CifarSmall(CifarSmall),
+    /// A spiking ResNet (19, 20, 18 or 34).
     ResNet(SpikingResNet),
+    /// [`VggSnn`].
     VggSnn(VggSnn),
 }
 

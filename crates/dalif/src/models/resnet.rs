@@ -23,9 +23,13 @@ use burn::tensor::Device;
 /// Which spiking ResNet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResNetArch {
+    /// ResNet-19 (tdBN), for CIFAR.
     ResNet19,
+    /// ResNet-20 (Sengupta et al. / Rathi et al.), for CIFAR.
     ResNet20,
+    /// ResNet-18, for ImageNet.
     ResNet18,
+    /// ResNet-34, for ImageNet.
     ResNet34,
 }
 
@@ -44,24 +48,34 @@ impl ResNetArch {
     }
 }
 
+/// A spiking ResNet of the table above: stem, residual blocks, head.
 #[derive(Module, Debug)]
 pub struct SpikingResNet {
+    /// The stem's spiking conv layers.
     pub stem: Vec<SpikingConv>,
+    /// The residual blocks of every stage, in order.
     pub blocks: Vec<SpikingBasicBlock>,
     /// ResNet-19's hidden linear layer and its neuron.
     pub hidden: Option<Linear>,
+    /// The neuron after ResNet-19's hidden linear layer.
     pub hidden_neuron: Option<DaLif>,
+    /// The classifier.
     pub fc: Linear,
+    /// Which architecture this is.
     #[module(skip)]
     pub arch: ResNetArch,
 }
 
+/// Configuration of a [`SpikingResNet`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResNetConfig {
+    /// Which architecture.
     pub arch: ResNetArch,
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
+    /// Input channels (3 for RGB, 2 for event frames).
     pub channels_in: usize,
+    /// Classes of the output.
     pub classes: usize,
     /// `[H, W]` of the input; ResNet-20 flattens its last feature map, so it needs both to be
     /// multiples of 16. The other architectures pool globally and take any size.
@@ -113,6 +127,8 @@ impl ResNetConfig {
         }
     }
 
+    /// Creates the network on `device`; errors when ResNet-20's input sides are not
+    /// multiples of 16.
     pub fn init(&self, device: &Device) -> Result<SpikingResNet, ModelError> {
         let [h, w] = self.input_size;
         if self.arch == ResNetArch::ResNet20

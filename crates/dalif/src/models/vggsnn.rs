@@ -22,17 +22,23 @@ const LAYERS: [(usize, bool); 8] = [
     (512, true),
 ];
 
+/// VGGSNN: the eight spiking conv layers and the classifier of the module's description.
 #[derive(Module, Debug)]
 pub struct VggSnn {
+    /// The eight spiking conv layers.
     pub layers: Vec<SpikingConv>,
+    /// The classifier, `512 x H/16 x W/16 -> classes`.
     pub fc: Linear,
 }
 
+/// Configuration of a [`VggSnn`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct VggSnnConfig {
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
+    /// Input channels (2 for event frames).
     pub channels_in: usize,
+    /// Classes of the output.
     pub classes: usize,
     /// `[H, W]` of the input frames (48x48 or 64x64 on CIFAR10-DVS); multiples of 16.
     pub input_size: [usize; 2],
@@ -49,6 +55,7 @@ impl VggSnnConfig {
         LAYERS[7].0 * (h / 16) * (w / 16)
     }
 
+    /// Creates the network on `device`; errors unless the input's sides are multiples of 16.
     pub fn init(&self, device: &Device) -> Result<VggSnn, ModelError> {
         let [h, w] = self.input_size;
         if h == 0 || w == 0 || !h.is_multiple_of(16) || !w.is_multiple_of(16) {

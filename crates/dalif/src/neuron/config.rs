@@ -9,8 +9,10 @@ use strum::{Display, EnumMessage, EnumString, IntoStaticStr, VariantArray};
 /// Errors in a neuron configuration or its input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NeuronError {
+    /// A setting out of range (threshold, decays, time constant, surrogate, channels).
     #[error("invalid neuron configuration: {0}")]
     Config(String),
+    /// An input the layer cannot run on (not time-major, or the wrong channel count).
     #[error("invalid neuron input: {0}")]
     Input(String),
     /// The surrogate cannot be.
@@ -97,18 +99,31 @@ pub enum Decay {
     /// DA-LIF: `alpha = f(w_a)`, `beta = f(w_b)`, learned independently. A frozen decay stays
     /// at its initial value (the paper's spatial-only and temporal-only ablations).
     Dual {
+        /// The map `f` from weight to decay.
         param: DecayParam,
+        /// The initial spatial decay (weight of the input `X[t]`).
         alpha: f64,
+        /// The initial temporal decay (weight of the previous state `H[t-1]`).
         beta: f64,
+        /// Whether `alpha` is learned (else frozen at its initial value).
         learn_alpha: bool,
+        /// Whether `beta` is learned (else frozen at its initial value).
         learn_beta: bool,
     },
     /// PLIF (Fang et al. 2021): one learnable `k = sigmoid(w)`, `alpha = k`, `beta = 1 - k`,
     /// initialised as SpikingJelly does, `w = -ln(tau - 1)` (so `k = 1/tau`).
-    Parametric { tau: f64 },
+    Parametric {
+        /// The initial time constant, `> 1`.
+        tau: f64,
+    },
     /// LIF with a fixed time constant: `beta = 1 - 1/tau`; `alpha = 1/tau` when `decay_input`
     /// (SpikingJelly's default) or `alpha = 1`.
-    Fixed { tau: f64, decay_input: bool },
+    Fixed {
+        /// The time constant, `>= 1` (in time steps).
+        tau: f64,
+        /// Whether the input is scaled by `1/tau` too (`alpha = 1/tau`), else `alpha = 1`.
+        decay_input: bool,
+    },
 }
 
 impl Default for Decay {
@@ -265,26 +280,33 @@ impl DaLifConfig {
         self
     }
 
+    /// Sets the firing threshold `v_th` (finite, positive).
     pub fn with_v_th(mut self, v_th: f64) -> Self {
         self.v_th = v_th;
         self
     }
 
+    /// Sets the reset after a spike, hard or soft.
     pub fn with_reset(mut self, reset: Reset) -> Self {
         self.reset = reset;
         self
     }
 
+    /// Sets whether the spike inside the reset term is a constant for the backward pass
+    /// (SpikingJelly's `detach_reset`): `dH/dV = 1 - S` (hard reset), dropping the path
+    /// through `S`.
     pub fn with_detach_reset(mut self, detach_reset: bool) -> Self {
         self.detach_reset = detach_reset;
         self
     }
 
+    /// Sets the surrogate derivative the backward pass uses for `dS/dV`.
     pub fn with_surrogate(mut self, surrogate: Surrogate) -> Self {
         self.surrogate = surrogate;
         self
     }
 
+    /// Sets the spike of the forward pass: Heaviside, or the surrogate's smooth primitive.
     pub fn with_spike(mut self, spike: SpikeFunction) -> Self {
         self.spike = spike;
         self

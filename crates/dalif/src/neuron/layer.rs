@@ -14,6 +14,27 @@ use burn::tensor::{Device, Tensor};
 /// - DA-LIF: `alpha = f(w_a)`, `beta = f(w_b)`, `f` = tanh or sigmoid, each learned or frozen;
 /// - PLIF: `k = sigmoid(w_a)`, `alpha = k`, `beta = 1 - k`;
 /// - LIF: constants `beta = 1 - 1/tau`, `alpha = 1/tau` (or 1).
+///
+/// The spike's derivative in the backward pass is the configured [`Surrogate`](super::Surrogate).
+///
+/// ```
+/// use burn::tensor::{Device, Tensor, TensorData};
+/// use dalif::DaLifConfig;
+///
+/// let device = Device::flex(); // `Device::flex().autodiff()` to train
+/// let neuron = DaLifConfig::dalif().init(&device)?; // alpha = beta = 0.5, v_th = 1, hard reset
+/// let (alpha, beta) = neuron.mean_decays(&device); // tanh(w_a), tanh(w_b), w = atanh(0.5)
+/// assert!((alpha - 0.5).abs() < 1e-6 && (beta - 0.5).abs() < 1e-6);
+/// // T = 2 steps of a batch of 1 with 3 neurons: [T, B, N].
+/// let x = [0.5f32, 1.0, 4.0, 3.0, 1.0, 0.0];
+/// let x = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [2, 1, 3]), &device);
+/// let spikes = neuron.forward(x);
+/// // t = 0: V = 0.5 x = (0.25, 0.5, 2), the third fires and resets to 0.
+/// // t = 1: V = 0.5 H + 0.5 x = (1.625, 0.75, 0), the first fires.
+/// let s = spikes.into_data().convert::<f32>().to_vec::<f32>().unwrap();
+/// assert_eq!(s, [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+/// # Ok::<(), dalif::neuron::NeuronError>(())
+/// ```
 #[derive(Module, Debug)]
 pub struct DaLif {
     /// The learnable weight behind alpha (DA-LIF) or k (PLIF); `None` when not learned.
@@ -27,6 +48,8 @@ pub struct DaLif {
 /// Spikes and the pre-reset membrane potential of one call, both `[T, B, ...]`.
 #[derive(Debug, Clone)]
 pub struct NeuronOutput<const D: usize> {
+    /// `S[t]`: 0/1 spikes (or the smooth spikes of
+    /// [`SpikeFunction::Smooth`](super::SpikeFunction::Smooth)).
     pub spikes: Tensor<D>,
     /// `V[t]` before reset; recorded for analysis, carries no gradient.
     pub potential: Tensor<D>,
@@ -66,11 +89,14 @@ impl DaLifConfig {
 }
 
 impl DaLif {
+    /// The configuration the layer was made from.
     pub fn config(&self) -> &DaLifConfig {
         &self.config
     }
 
-    /// `(alpha, beta)` as tensors of 1 or C elements, differentiable w.r.t. the weights.
+    /// `(alpha, beta)` as tensors of 1 or C elements, differentiable w.r.t. the weights:
+    /// `(f(w_a), f(w_b))` for DA-LIF (a frozen decay is its constant initial value),
+    /// `(k, 1 - k)` with `k = sigmoid(w_a)` for PLIF, `(1/tau or 1, 1 - 1/tau)` for LIF.
     pub fn decays(&self, device: &Device) -> (Tensor<1>, Tensor<1>) {
         let c = self.config.channels.unwrap_or(1);
         let (alpha0, beta0) = self.config.initial_decays();

@@ -15,6 +15,21 @@ use strum::{EnumIter, IntoEnumIterator, IntoStaticStr, VariantNames};
 
 /// A surrogate derivative `sg(x) ≈ dS/dV` with its shape parameter.
 ///
+/// Each is the derivative of a smooth step of unit height (it integrates to 1 over `x`), so
+/// the forward Heaviside and the backward surrogate agree on how much a crossing counts. On the
+/// command line and in `config.toml` a surrogate is `name` or `name:parameter`:
+///
+/// ```
+/// use dalif::Surrogate;
+///
+/// assert_eq!("atan".parse(), Ok(Surrogate::Atan { alpha: 2.0 })); // the default parameter
+/// let s: Surrogate = "sigmoid:5".parse()?;
+/// assert_eq!(s, Surrogate::Sigmoid { alpha: 5.0 });
+/// assert_eq!(s.to_string(), "sigmoid:5");
+/// assert!("rectangle:0".parse::<Surrogate>().is_err()); // the parameter must be positive
+/// # Ok::<(), dalif::neuron::SurrogateError>(())
+/// ```
+///
 /// The family's name is its variant's, in kebab case, for strum ([`Surrogate::name`]) and serde
 /// (the `kind` of a configuration) alike.
 #[derive(
@@ -24,13 +39,25 @@ use strum::{EnumIter, IntoEnumIterator, IntoStaticStr, VariantNames};
 #[strum(serialize_all = "kebab-case")]
 pub enum Surrogate {
     /// `sg(x) = a * s * (1 - s)`, `s = sigmoid(a x)` (SpikingJelly `Sigmoid`, default a = 4).
-    Sigmoid { alpha: f64 },
+    Sigmoid {
+        /// The steepness `a`.
+        alpha: f64,
+    },
     /// `sg(x) = (a / 2) / (1 + (pi/2 * a * x)^2)` (SpikingJelly `ATan`, default a = 2).
-    Atan { alpha: f64 },
+    Atan {
+        /// The steepness `a`; the peak is `a/2`.
+        alpha: f64,
+    },
     /// `sg(x) = max(0, a - a^2 |x|)` (SpikingJelly `PiecewiseQuadratic`, default a = 1).
-    Triangle { alpha: f64 },
+    Triangle {
+        /// The height `a` at `x = 0`; the support is `|x| < 1/a`.
+        alpha: f64,
+    },
     /// `sg(x) = a * [|x| < 1/(2a)]` (STBP rectangle of width 1/a, default a = 1).
-    Rectangle { alpha: f64 },
+    Rectangle {
+        /// The height `a`; the width is `1/a`.
+        alpha: f64,
+    },
     /// Dspike (Li et al. 2021), the DA-LIF authors' surrogate, default k = 3:
     /// `dF/du = k (1 - tanh^2(k (u - 1/2))) / (2 tanh(k/2))` for `u` in `[0, 1]`, 0 outside.
     ///
@@ -38,7 +65,10 @@ pub enum Surrogate {
     /// the window `[0, 1]` is one threshold wide. Here `u = (V - v_th) / v_th + 1/2`, so the
     /// window is centred on the real threshold (where the forward Heaviside fires) and
     /// `sg(V) = dF/du / v_th`.
-    DspikeTanh { k: f64 },
+    DspikeTanh {
+        /// The temperature `k`: larger is closer to the step.
+        k: f64,
+    },
 }
 
 impl Default for Surrogate {

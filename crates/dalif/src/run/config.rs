@@ -16,8 +16,11 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
+    /// The data set and how it is read (`[data]` in `config.toml`).
     pub data: DataConfig,
+    /// The network and its neurons (`[model]`).
     pub model: ModelSpec,
+    /// The training recipe (`[train]`).
     pub train: TrainConfig,
 }
 

@@ -67,8 +67,11 @@ impl CheckpointKind {
 
 /// A checkpoint read back from disk.
 pub struct Checkpoint {
+    /// The network's weights (and batch-norm statistics).
     pub model: ModuleRecord,
+    /// The optimiser's state (momenta, moments), keyed by parameter id.
     pub optimizer: OptimizerRecord,
+    /// Where training stood after the checkpoint's epoch.
     pub state: TrainState,
     /// The folder it was read from.
     pub dir: PathBuf,
@@ -239,6 +242,7 @@ impl RunDir {
         ))
     }
 
+    /// The run's folder.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -297,8 +301,9 @@ impl RunDir {
             .map_err(io(&path))
     }
 
-    /// The metrics of the completed epochs, in order. A torn last line (see
-    /// [`MetricsFile::torn`]) is left out; any other unreadable line is an error naming it.
+    /// The metrics of the completed epochs, in order. A torn last line (the prefix an
+    /// interrupted append leaves, without its newline) is left out; any other unreadable line
+    /// is an error naming it.
     pub fn metrics(&self) -> Result<Vec<EpochMetrics>, RunError> {
         Ok(self.read_metrics()?.epochs)
     }
@@ -355,6 +360,7 @@ impl RunDir {
         write_atomic(&self.path.join(METRICS), text.as_bytes())
     }
 
+    /// Appends one epoch's metrics to `metrics.jsonl`, as one JSON line, and syncs it to disk.
     pub fn append_metrics(&self, metrics: &EpochMetrics) -> Result<(), RunError> {
         let path = self.path.join(METRICS);
         let mut file = fs::OpenOptions::new()

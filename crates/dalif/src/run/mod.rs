@@ -22,30 +22,54 @@ use std::path::PathBuf;
 /// Errors of a run. Each names the file or setting at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// A file or folder that cannot be read or made.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// The system's error.
         source: std::io::Error,
     },
+    /// A folder given as a run that has no `config.toml`.
     #[error("{0} is not a dalif run directory (it has no config.toml)")]
     NotARun(PathBuf),
+    /// A new run's folder that already holds files.
     #[error("{0} already exists and is not empty")]
     Exists(PathBuf),
     /// A series (ablation, sweep) found a run with another configuration where one of its
     /// runs goes.
     #[error("{0} holds a run with another configuration")]
     OtherRun(PathBuf),
+    /// A run file (configuration, state, metrics, checkpoint) that does not parse.
     #[error("{path}: corrupt or unreadable: {message}")]
-    Corrupt { path: PathBuf, message: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file that cannot be written.
     #[error("{path}: cannot write: {message}")]
-    Write { path: PathBuf, message: String },
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// Another live process holds the run's lock.
     #[error(
         "{} is being trained by another process{}: one process at a time trains a run (its lock file is {})",
         dir.display(),
         pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
         dir.join("lock").display()
     )]
-    Locked { dir: PathBuf, pid: Option<u32> },
+    Locked {
+        /// The run directory.
+        dir: PathBuf,
+        /// The process holding the lock, when its lock file names it.
+        pid: Option<u32>,
+    },
+    /// A configuration that is invalid, or does not fit the data or the run it resumes.
     #[error("{0}")]
     Config(String),
     /// Writing an epoch to the run directory failed (a full disk, a folder turned
@@ -59,17 +83,22 @@ pub enum RunError {
         /// What failed.
         source: Box<RunError>,
     },
+    /// The network could not be built.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The data could not be opened or read.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// Training failed or was stopped.
     #[error(transparent)]
     Train(#[from] TrainError),
 }
 
 /// What a run reports while it trains; every method has a do-nothing default.
 pub trait RunHooks {
+    /// After each optimiser step, with the epoch's running figures.
     fn batch_end(&mut self, _progress: &BatchProgress) {}
+    /// After each epoch is saved, with its metrics and whether it is the best so far.
     fn epoch_end(&mut self, _metrics: &crate::training::EpochMetrics, _is_best: bool) {}
     /// Something the run repaired or noticed in its directory before training (also written
     /// to the log): the lock of a killed process taken over, a torn metrics line dropped.

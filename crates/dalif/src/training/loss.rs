@@ -15,7 +15,8 @@ use strum::{Display, EnumString, IntoStaticStr, VariantArray};
     parse_err_fn = names::unknown::<Self>
 )]
 pub enum Readout {
-    /// Cross-entropy of the logits averaged over T (the usual SNN readout).
+    /// Cross-entropy of the logits averaged over T, `CE((1/T) sum_t z[t], y)` (the usual SNN
+    /// readout).
     #[default]
     MeanLogits,
     /// TET (Deng et al. 2022): the mean over t of the cross-entropy of each step's logits.
@@ -39,7 +40,16 @@ fn smoothed_cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>, eps: f32) -
     (log_softmax(logits, 1) * targets).sum_dim(1).neg().mean()
 }
 
-/// The training loss of per-step `logits: [T, B, K]` against `labels: [B]`.
+/// The training loss of per-step `logits: [T, B, K]` against `labels: [B]`, with
+/// label-smoothed cross-entropy (`eps = label_smoothing`, `K` classes)
+///
+/// ```text
+/// CE(z, y) = -sum_k q_k log softmax(z)_k,   q = (1 - eps) onehot(y) + eps / K
+/// ```
+///
+/// averaged over the batch. [`Readout::MeanLogits`]: `L = CE((1/T) sum_t z[t], y)`, the
+/// cross-entropy of the time-averaged logits. [`Readout::Tet`]: `L = (1/T) sum_t CE(z[t], y)`,
+/// every step pushed towards the label (TET without its MSE regulariser).
 pub fn classification_loss(
     logits: Tensor<3>,
     labels: Tensor<1, Int>,

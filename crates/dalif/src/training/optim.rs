@@ -36,7 +36,7 @@ pub enum OptimizerKind {
 named!(OptimizerKind, "optimizer");
 
 impl OptimizerKind {
-    /// The optimiser's name.
+    /// Its name in `config.toml` and on the command line.
     pub fn name(self) -> &'static str {
         self.into()
     }

@@ -1,12 +1,22 @@
 //! Learning-rate schedules.
 
-/// Linear warm-up from 0 over `warmup` steps, then cosine decay to 0 at `total` steps:
-/// `lr(s) = base * s / warmup` for `s < warmup`, else
-/// `base * (1 + cos(pi * (s - warmup) / (total - warmup))) / 2`.
+/// Linear warm-up over `warmup` steps, then cosine decay to 0 at `total` steps (`s` the
+/// 0-based optimiser step):
+///
+/// ```text
+/// lr(s) = base (s + 1) / warmup                                        s < warmup
+/// lr(s) = base (1 + cos(pi min(1, (s - warmup) / (total - warmup)))) / 2   otherwise
+/// ```
+///
+/// so the first step already moves (`lr(0) = base / warmup`), the last warm-up step and the
+/// first cosine step both use `base`, and every step from `total` on uses 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CosineWarmup {
+    /// The peak learning rate, reached at the end of the warm-up.
     pub base: f64,
+    /// Steps of linear warm-up (0: none).
     pub warmup: usize,
+    /// The step at which the cosine reaches 0: all the optimiser steps of the run.
     pub total: usize,
 }
 

@@ -20,14 +20,19 @@ use std::time::Instant;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
+    /// Epochs to train, counting those of a resumed run.
     pub epochs: usize,
+    /// Samples per optimiser step (and per evaluation batch).
     pub batch_size: usize,
     /// Time steps T. Static images are repeated T times; event frames must have T frames.
     pub steps: usize,
     /// Peak learning rate.
     pub lr: f64,
+    /// Epochs of linear learning-rate warm-up before the cosine decay ([`CosineWarmup`]).
     pub warmup_epochs: usize,
+    /// The optimiser.
     pub optimizer: OptimizerKind,
+    /// Weight-decay coefficient, applied as the optimiser does ([`OptimizerKind`]).
     pub weight_decay: f64,
     /// Keep weight decay off batch norms, biases and the neurons' decays (all 1-D parameters).
     pub no_decay_bn_and_neurons: bool,
@@ -35,7 +40,9 @@ pub struct TrainConfig {
     pub augmentation: Augmentation,
     /// Mixup / CutMix of the training batches (off by default).
     pub mixing: Mixing,
+    /// Label smoothing `eps` of the cross-entropy, in `[0, 1)` ([`classification_loss`]).
     pub label_smoothing: f32,
+    /// How per-step logits become the loss: mean logits or TET.
     pub readout: Readout,
     /// Seeds the batch order of every epoch (the caller seeds the model's initialisation).
     pub seed: u64,
@@ -66,14 +73,19 @@ impl Default for TrainConfig {
 pub struct EpochMetrics {
     /// Counted from 0.
     pub epoch: usize,
+    /// Mean training loss over the epoch's samples (as they were augmented and mixed).
     pub train_loss: f64,
+    /// Fraction of training samples whose time-averaged logits' argmax is their label.
     pub train_accuracy: f64,
+    /// Mean loss on the test set (batch norm in inference mode, no augmentation).
     pub test_loss: f64,
+    /// Fraction of test samples classified right, by the argmax of the time-averaged logits.
     pub test_accuracy: f64,
     /// Learning rate of the epoch's last step.
     pub lr: f64,
-    /// Alpha and beta of every spiking layer (per-channel layers: their mean).
+    /// The spatial decay alpha of every spiking layer (per-channel layers: the mean).
     pub alpha: Vec<f64>,
+    /// The temporal decay beta of every spiking layer (per-channel layers: the mean).
     pub beta: Vec<f64>,
     /// Firing rate of every spiking layer on the test set.
     pub firing_rate: Vec<f64>,
@@ -100,19 +112,27 @@ pub struct TrainState {
 /// The running figures of the epoch in progress, after each batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchProgress {
+    /// The epoch in progress, from 0.
     pub epoch: usize,
-    /// Batches done in this epoch, and in all.
+    /// Batches done in this epoch.
     pub batch: usize,
+    /// Batches in the epoch.
     pub batches: usize,
+    /// Mean training loss of the epoch's batches so far.
     pub loss: f64,
+    /// Training accuracy of the epoch's batches so far.
     pub accuracy: f64,
 }
 
 /// The end of an epoch, as handed to [`TrainObserver::epoch_end`].
 pub struct EpochEnd<'a, M> {
+    /// The model after the epoch.
     pub model: &'a M,
+    /// The optimiser, with its state (momenta), for checkpoints.
     pub optimizer: &'a ModuleOptimizer,
+    /// Where training stands after this epoch.
     pub state: &'a TrainState,
+    /// What the epoch measured.
     pub metrics: &'a EpochMetrics,
     /// Whether this epoch has the best test accuracy so far.
     pub is_best: bool,
@@ -121,6 +141,7 @@ pub struct EpochEnd<'a, M> {
 /// Watches a training run: progress, end of epochs (where checkpoints are written), and a
 /// way to ask the run to stop.
 pub trait TrainObserver<M> {
+    /// Called after each optimiser step with the epoch's running figures; by default, nothing.
     fn batch_end(&mut self, _progress: &BatchProgress) {}
 
     /// Called after each epoch's evaluation; an error stops the run.
@@ -143,12 +164,19 @@ impl<M, F: FnMut(&EpochMetrics)> TrainObserver<M> for F {
 /// Why training stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    /// A sample could not be read, or does not fit the run (shape, T).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A setting out of range, or an empty training set.
     #[error("invalid training configuration: {0}")]
     Config(String),
+    /// The observer asked to stop ([`TrainObserver::stop_requested`]); the epoch in
+    /// progress is abandoned, the completed ones stand.
     #[error("stopped on request after {epochs_done} completed epochs")]
-    Stopped { epochs_done: usize },
+    Stopped {
+        /// Epochs completed before the stop.
+        epochs_done: usize,
+    },
     /// The observer's own error (the run directory could not be written).
     #[error(transparent)]
     Observer(Box<dyn std::error::Error + Send + Sync>),
@@ -246,7 +274,9 @@ impl TrainConfig {
 /// A model's loss, accuracy and per-layer firing rates on a data set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
+    /// Mean loss per sample.
     pub loss: f64,
+    /// Fraction of samples classified right (argmax of the time-averaged logits).
     pub accuracy: f64,
     /// Mean firing rate of every spiking layer over all the data.
     pub firing_rate: Vec<f64>,
@@ -327,10 +357,12 @@ impl Trainer {
         Ok(trainer)
     }
 
+    /// Where the run stands.
     pub fn state(&self) -> &TrainState {
         &self.state
     }
 
+    /// The run's settings.
     pub fn config(&self) -> &TrainConfig {
         &self.config
     }

@@ -210,6 +210,9 @@ fn stack<B: Backend>(steps: Vec<Ft<B>>, d: [usize; 4], shape: Shape) -> FloatTen
     B::float_reshape(B::float_cat(rows, 0), shape)
 }
 
+/// The forward recurrence, one step at a time (see [the module](super) for the equations):
+/// `V[t] = beta H[t-1] + alpha X[t]`, `S[t] = Heaviside(V[t] - v_th)`, then the reset.
+/// `x`: `[T, ...]`; `alpha`, `beta`: `[1]` or `[C]` for dimension 2 of `[T, B, C, ...]`.
 pub fn forward<B: Backend>(
     x: FloatTensor<B>,
     alpha: FloatTensor<B>,
@@ -245,6 +248,9 @@ pub fn forward<B: Backend>(
     }
 }
 
+/// BPTT from `grad_spikes = dL/dS` back to `(dL/dX, dL/dalpha, dL/dbeta)`, from the forward's
+/// input `x` and potential `V` (see [the module](super) for the equations); `S` and `H[t-1]`
+/// are recomputed from `V`.
 pub fn backward<B: Backend>(
     x: FloatTensor<B>,
     potential: FloatTensor<B>,

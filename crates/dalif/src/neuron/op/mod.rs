@@ -42,17 +42,24 @@ use burn::tensor::Tensor;
 /// The non-tensor settings of the operation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DaLifOp {
+    /// The firing threshold `v_th`.
     pub v_th: f64,
+    /// `H[t] = V[t] (1 - S[t])` (hard) or `V[t] - v_th S[t]` (soft).
     pub reset: Reset,
+    /// Drops the surrogate term of `dH/dV` (the spike inside the reset is a constant).
     pub detach_reset: bool,
+    /// The surrogate `sg` standing for `dS/dV` in the backward pass.
     pub surrogate: Surrogate,
+    /// The forward spike: Heaviside, or the surrogate's smooth primitive.
     pub spike: SpikeFunction,
 }
 
 /// The forward outputs: spikes `S` and the pre-reset membrane potential `V`, both `[T, ...]`.
 #[derive(ExtensionType, Debug, Clone)]
 pub struct DaLifTrace<B: Backend> {
+    /// `S`, `[T, ...]`.
     pub spikes: FloatTensor<B>,
+    /// `V` before reset, `[T, ...]`: all the backward pass keeps.
     pub potential: FloatTensor<B>,
 }
 
@@ -138,8 +145,11 @@ pub type BackwardFn<B> = fn(
 /// called at the primitive level: what tests and benchmarks compare.
 #[derive(Clone, Copy)]
 pub struct Implementation<B: Backend> {
+    /// `fused` (the backend's own) or `fallback`.
     pub name: &'static str,
+    /// The forward pass.
     pub forward: ForwardFn<B>,
+    /// The backward pass.
     pub backward: BackwardFn<B>,
 }
 
