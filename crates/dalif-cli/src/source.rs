@@ -80,11 +80,7 @@ impl SourceArgs {
                 let kind = self.checkpoint;
                 let (network, state) =
                     run::load_network(dir, &config, kind, run::zoo, test.as_ref(), device)?;
-                let label = format!(
-                    "{} ({kind} checkpoint, after epoch {})",
-                    dir.path().display(),
-                    state.epochs_done
-                );
+                let label = run::checkpoint_label(dir, kind, &state);
                 (network, label, Some(state.epochs_done))
             }
             (None, None) => bail!(NO_SOURCE),

@@ -1,7 +1,8 @@
 //! The analysis of a trained run: what `dalif analyze` reports, for any network.
 
 use super::{
-    CheckpointKind, NetworkInit, RunConfig, RunDir, RunError, build_network, load_network,
+    CheckpointKind, NetworkInit, RunConfig, RunDir, RunError, build_network, checkpoint_label,
+    load_network,
 };
 use crate::analysis::energy::{EnergyModel, costs};
 use crate::analysis::{Analysis, LayerReport};
@@ -40,7 +41,12 @@ pub fn analyze<M: SpikingClassifier>(
             "an analysis needs at least one test sample".into(),
         ));
     }
-    let (network, state) = load_network(dir, config, options.checkpoint, &init, test, device)?;
+    // Loaded on an autodiff device, where the trainable parameters require gradients: that is
+    // what counts them ([`learnable_params`]). The analysis runs on the inference copy.
+    let autodiff = device.clone().autodiff();
+    let (trained, state) = load_network(dir, config, options.checkpoint, &init, test, &autodiff)?;
+    let params = learnable_params(&trained);
+    let network = trained.valid();
     let n = options.limit.unwrap_or(usize::MAX).min(test.len());
     let test = Subset::new(test, (0..n).collect());
     let evaluation = evaluate(&network, &test, &config.train, device)?;
@@ -79,27 +85,13 @@ pub fn analyze<M: SpikingClassifier>(
             }
         })
         .collect();
-    // Parameters are counted on the module (those that take gradients), so on an autodiff
-    // device; the LIF network is the same description with LIF neurons.
-    let autodiff = device.clone().autodiff();
-    let count = |config: &RunConfig| -> Result<usize, RunError> {
-        Ok(learnable_params(&build_network(
-            config, &init, &test, &autodiff,
-        )?))
-    };
+    // The same description with LIF neurons.
     let mut lif = config.clone();
     lif.model.neuron = NeuronKind::Lif;
     lif.model.fixed_decays = None;
-    let kind = match options.checkpoint {
-        CheckpointKind::Last => "last",
-        CheckpointKind::Best => "best",
-    };
+    let lif_params = learnable_params(&build_network(&lif, &init, &test, &autodiff)?);
     Ok(Analysis {
-        source: format!(
-            "{} ({kind} checkpoint, after epoch {})",
-            dir.path().display(),
-            state.epochs_done
-        ),
+        source: checkpoint_label(dir, options.checkpoint, &state),
         steps: config.train.steps,
         samples: n,
         loss: evaluation.loss,
@@ -107,8 +99,8 @@ pub fn analyze<M: SpikingClassifier>(
         layers,
         costs,
         energy: options.energy,
-        params: count(config)?,
-        lif_params: count(&lif)?,
+        params,
+        lif_params,
         metrics: dir.metrics()?,
     })
 }

@@ -300,6 +300,16 @@ pub fn load_network<M: SpikingClassifier>(
     Ok((network, checkpoint.state))
 }
 
+/// What the weights of `dir`'s checkpoint of `kind` are, for reports:
+/// `runs/x (best checkpoint, after epoch 3)`.
+pub fn checkpoint_label(dir: &RunDir, kind: CheckpointKind, state: &TrainState) -> String {
+    format!(
+        "{} ({kind} checkpoint, after epoch {})",
+        dir.path().display(),
+        state.epochs_done
+    )
+}
+
 fn load_weights<M: SpikingClassifier>(
     network: M,
     record: burn::store::ModuleRecord,

@@ -443,13 +443,10 @@ impl Trainer {
             })?;
             model = slot.expect("every step puts the model back");
             let eval = evaluate(&model, test, &config, device)?;
-            let (alpha, beta) = model
-                .neurons()
-                .iter()
-                .map(|n| n.mean_decays(device))
-                .unzip();
+            let neurons = model.neurons();
+            let (alpha, beta) = neurons.iter().map(|n| n.mean_decays(device)).unzip();
             let mut settings: Vec<String> = Vec::new();
-            for neuron in model.neurons() {
+            for neuron in &neurons {
                 let setting = neuron.config().to_string();
                 if !settings.contains(&setting) {
                     settings.push(setting);
