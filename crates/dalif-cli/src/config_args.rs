@@ -4,6 +4,7 @@ use crate::names::name_of;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
+use dalif::layers::BnInit;
 use dalif::models::ModelKind;
 use dalif::neuron::{DecayParam, NeuronKind, Reset, Surrogate};
 use dalif::run::{DataConfig, RunConfig};
@@ -62,6 +63,11 @@ pub struct ConfigArgs {
     /// Treat the spike inside the reset as a constant in the backward pass.
     #[arg(long)]
     pub detach_reset: bool,
+    /// How the batch norms before the spiking layers set their scale gamma at
+    /// initialisation: threshold (default: gamma = v_th / alpha_0, so that the first charge
+    /// has the threshold's spread, tdBN's convention) or unit (gamma = 1, PyTorch's).
+    #[arg(long, value_name = "threshold|unit")]
+    pub bn_init: Option<BnInit>,
     /// One learnable decay pair per channel instead of one per layer.
     #[arg(long)]
     pub per_channel: bool,
@@ -232,6 +238,9 @@ impl ConfigArgs {
         }
         if self.detach_reset {
             m.detach_reset = true;
+        }
+        if let Some(v) = self.bn_init {
+            m.bn_init = v;
         }
         if self.per_channel {
             m.per_channel = true;

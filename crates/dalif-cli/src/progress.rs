@@ -79,6 +79,14 @@ impl RunHooks for Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        if let Some(init) = &m.init_firing_rate {
+            let rates: Vec<String> = init.iter().map(|r| format!("{r:.3}")).collect();
+            println!(
+                "{}firing rate per layer at initialisation (first training batch): {}",
+                self.label,
+                rates.join(" ")
+            );
+        }
         let rate = m.firing_rate.iter().sum::<f64>() / m.firing_rate.len().max(1) as f64;
         println!(
             "{}epoch {:>3}/{}  loss {:.4}  train {:.2}%  test loss {:.4}  test {:.2}%{}  lr {:.4}  firing {:.3}  {:.1}s",

@@ -27,9 +27,10 @@ impl SpikingClassifier for EventConv {
 
 fn event_conv(model: &ModelConfig, device: &Device) -> Result<EventConv, ModelError> {
     let neuron = model.spec.neuron_config();
-    let [conv1, conv2] = SpikingConvConfig::chain(model.channels_in, [16, 32], &neuron)
-        .try_into()
-        .expect("two layers");
+    let [conv1, conv2] =
+        SpikingConvConfig::chain(model.channels_in, [16, 32], &neuron, model.spec.bn_init)
+            .try_into()
+            .expect("two layers");
     Ok(EventConv {
         conv1: conv1.init(device)?,
         conv2: conv2.init(device)?,

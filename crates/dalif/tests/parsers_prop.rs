@@ -93,6 +93,7 @@ fn state_and_metrics_files_survive_mutation() {
         alpha: vec![0.5, 0.25],
         beta: vec![0.75],
         firing_rate: vec![0.1],
+        init_firing_rate: None,
         seconds: 12.5,
         neuron: "LIF (tau 2, decay input), v_th 1, hard reset, surrogate atan:2".into(),
     };

@@ -5,13 +5,17 @@
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
+use dalif::layers::{BnInit, SpikeMonitor};
 use dalif::models::{CifarSmall, CifarSmallConfig, SpikingClassifier, init_seeded};
 use dalif::neuron::{DecayParam, NeuronKind};
 use dalif::run::{self, CheckpointKind, Quiet, RunConfig, RunDir, RunError, RunHooks};
 use dalif::training::{
-    EpochMetrics, OptimizerKind, Readout, TrainConfig, TrainError, fit, no_decay_params,
+    EpochMetrics, OptimizerKind, Readout, TrainConfig, TrainError, direct_encoding, fit,
+    no_decay_params,
 };
-use dalif_data::{Augmentation, Dataset, InMemoryDataset, Mixing, stratified_split};
+use dalif_data::{
+    Augmentation, Dataset, InMemoryDataset, Mixing, shuffled_indices, stratified_split,
+};
 use std::path::PathBuf;
 
 /// Two classes of 1x8x8 images: a bright left half or a bright right half, with noise.
@@ -78,6 +82,7 @@ fn run(
 fn small(channels_in: usize, classes: usize, seed: u64, device: &Device) -> CifarSmall {
     let config = CifarSmallConfig {
         neuron: NeuronKind::Dalif.config(DecayParam::Tanh),
+        bn_init: BnInit::default(),
         channels_in,
         classes,
     };
@@ -502,8 +507,9 @@ fn weight_decay_can_spare_batch_norms_biases_and_neuron_decays() {
         let model = small(1, 2, 0, &device);
         let exempt = no_decay_params(&model);
         // 4 neurons x 2 decays; 4 batch norms x (scale, shift, running mean, running
-        // variance; the statistics take no optimiser step anyway); the classifier's bias.
-        assert_eq!(exempt.len(), 4 * 2 + 4 * 4 + 1);
+        // variance, batches tracked; the statistics take no optimiser step anyway); the
+        // classifier's bias.
+        assert_eq!(exempt.len(), 4 * 2 + 4 * 5 + 1);
         let mut optimizer = kind.init(0.5, exempt.clone());
         // A zero loss: every parameter's gradient is zero, only weight decay moves them.
         let x = Tensor::<5>::ones([1, 2, 1, 8, 8], &device);
@@ -543,4 +549,54 @@ fn tempdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+#[test]
+fn the_first_metrics_line_holds_the_firing_rates_at_initialisation() {
+    let data = halves(48, 4);
+    let (train_set, test_set) = stratified_split(&data, 0.25, 0).unwrap();
+    let config = RunConfig {
+        train: config(2, Readout::MeanLogits),
+        ..RunConfig::default()
+    };
+    let device = Device::flex().autodiff();
+    let dir = RunDir::create(&tempdir("init-rates"), &config).unwrap();
+    run::train(
+        &dir,
+        &config,
+        run::zoo,
+        &train_set,
+        &test_set,
+        &device,
+        &mut Quiet,
+    )
+    .unwrap();
+    let metrics = dir.metrics().unwrap();
+    let recorded = metrics[0].init_firing_rate.clone().expect("recorded");
+    assert_eq!(metrics[1].init_firing_rate, None, "only the first line");
+
+    // The network as the run's seed initialises it, on the first batch of the first epoch
+    // (no augmentation here), batch norm on batch statistics.
+    let network = run::build_network(&config, &run::zoo, &train_set, &device).unwrap();
+    let t = &config.train;
+    let first = &shuffled_indices(train_set.len(), t.seed)[..t.batch_size];
+    let mut images = Vec::new();
+    for &i in first {
+        images.extend(train_set.get(i).unwrap().data);
+    }
+    let images = Tensor::<4>::from_data(TensorData::new(images, [first.len(), 1, 8, 8]), &device);
+    let mut monitor = SpikeMonitor::on();
+    network.forward_monitored(direct_encoding(images, t.steps), &mut monitor);
+    let expected = monitor.into_rates();
+    assert_eq!(recorded.len(), 4, "cifar_small has four spiking layers");
+    let close = recorded
+        .iter()
+        .zip(&expected)
+        .all(|(a, b)| (a - b).abs() < 1e-6);
+    assert!(close, "{recorded:?} vs {expected:?}");
+    // The default batch-norm scale starts every layer firing (at 1-5% they learn slowly).
+    assert!(
+        recorded.iter().all(|&r| r > 0.08 && r < 0.5),
+        "firing rates at initialisation {recorded:?}"
+    );
 }

@@ -21,6 +21,9 @@ pub struct LayerReport {
     pub beta: f64,
     /// `mean(S)` over all its outputs on the evaluation: spikes per neuron per step.
     pub firing_rate: f64,
+    /// Its firing rate at initialisation, in the run's first training step (`None` for runs
+    /// written before dalif recorded it).
+    pub init_firing_rate: Option<f64>,
 }
 
 /// Everything the report says about one trained network.
@@ -99,11 +102,16 @@ impl Analysis {
             n,
             extra as f64 / n.max(1) as f64
         );
-        md += "## Spiking layers\n\n| # | layer | alpha | beta | firing rate |\n|---:|---|---:|---:|---:|\n";
+        md += "## Spiking layers\n\nFiring rate at initialisation: in the run's first training step (batch \
+               statistics in batch norm), as training first saw the network.\n\n\
+               | # | layer | alpha | beta | firing rate | at initialisation |\n|---:|---|---:|---:|---:|---:|\n";
         for (i, l) in self.layers.iter().enumerate() {
+            let init = l
+                .init_firing_rate
+                .map_or("not recorded".to_string(), |r| format!("{r:.4}"));
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.4} | {:.4} | {:.4} |",
+                "| {} | {} | {:.4} | {:.4} | {:.4} | {init} |",
                 i + 1,
                 l.name,
                 l.alpha,
@@ -166,16 +174,17 @@ impl Analysis {
 
     /// `layers.csv`: one row per spiking layer, its decays and firing rate.
     pub fn layers_csv(&self) -> String {
-        let mut csv = String::from("layer,name,alpha,beta,firing_rate\n");
+        let mut csv = String::from("layer,name,alpha,beta,firing_rate,init_firing_rate\n");
         for (i, l) in self.layers.iter().enumerate() {
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{}",
+                "{},{},{},{},{},{}",
                 i + 1,
                 l.name,
                 l.alpha,
                 l.beta,
-                l.firing_rate
+                l.firing_rate,
+                l.init_firing_rate.map_or(String::new(), |r| r.to_string())
             );
         }
         csv

@@ -1,11 +1,14 @@
 //! Convolution + batch norm on the merged `[T*B, ...]` batch, and the spiking conv block.
 
 use super::{Tracer, merge_time, split_time};
+use crate::names::{self, named};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
-use burn::module::Module;
+use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::module::batch_norm_train;
 use burn::tensor::{Device, Tensor};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 /// `BN(conv(x))` per time step, with batch-norm statistics over `(T*B, H, W)` (tdBN-style):
 /// for channel `c` of `z = conv(x)`,
@@ -15,13 +18,26 @@ use burn::tensor::{Device, Tensor};
 /// ```
 ///
 /// with `mu_c`, `sigma_c^2` the batch mean and variance over all T steps, samples and pixels
-/// in training, and their running averages in evaluation (burn's `BatchNorm`).
+/// in training, and their running averages in evaluation (burn's `BatchNorm` and its
+/// momentum `m`, 0.1).
+///
+/// The running averages start from the data, not from `(0, 1)`: the `k`-th training batch
+/// (from 0) updates them with weight `max(m, 1 / (k + 1))`, so the first `1/m` batches are
+/// averaged equally and the usual exponential average takes over from there (PyTorch's
+/// cumulative average, `momentum=None`, for the first batches). With burn's and PyTorch's
+/// start at variance 1, a network evaluated after a few dozen batches is silent: the
+/// convolutions of sparse spikes have variances of about 0.01 at initialisation, and the
+/// running variance, still mostly its initial 1, divides them into currents far below the
+/// threshold (a digits run had a test firing rate of 0.003 and chance accuracy after its
+/// first epoch of 23 batches, while training fired at 4-7%).
 #[derive(Module, Debug)]
 pub struct ConvBn {
     /// The convolution, without bias.
     pub conv: Conv2d,
     /// The batch norm over `(T*B, H, W)`.
     pub bn: BatchNorm,
+    /// Training batches the running averages have seen, `[k]`.
+    pub batches_tracked: RunningState<Tensor<1>>,
 }
 
 /// A `k x k` convolution without bias (the batch norm after it has one), padding `k / 2`.
@@ -35,6 +51,43 @@ pub struct ConvBnConfig {
     pub kernel: usize,
     /// The stride, on both axes.
     pub stride: usize,
+    /// The batch norm's scale `gamma` at initialisation, on every channel.
+    pub gain: f64,
+}
+
+/// How the batch norm before a spiking layer sets its scale `gamma` at initialisation.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Display, EnumString, IntoStaticStr, VariantArray,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = names::UnknownName,
+    parse_err_fn = names::unknown::<Self>
+)]
+pub enum BnInit {
+    /// `gamma = v_th / alpha_0`, with `alpha_0` the neuron's initial spatial decay: the
+    /// neuron's first charge `alpha_0 BN(z)` has standard deviation `v_th`, tdBN's
+    /// normalisation of pre-activations to `N(0, v_th^2)` (Zheng et al. 2021) as the neuron
+    /// sees them. In a residual block, the two branches of the sum each get
+    /// `1/sqrt(2)` of it, as in tdBN, so that their sum has the same spread.
+    #[default]
+    Threshold,
+    /// `gamma = 1`: burn's and PyTorch's default. With DA-LIF's `alpha_0 = 0.5` and
+    /// `v_th = 1`, as with SpikingJelly's `LIFNode(tau=2)`, the layers start at firing rates
+    /// of 4-7% and learn slowly in the first epoch.
+    Unit,
+}
+
+named!(BnInit, "batch-norm initialisation");
+
+impl BnInit {
+    /// `gamma` at initialisation for the batch norm feeding `neuron`.
+    pub fn gain(self, neuron: &DaLifConfig) -> f64 {
+        match self {
+            BnInit::Threshold => neuron.v_th / neuron.initial_decays().0,
+            BnInit::Unit => 1.0,
+        }
+    }
 }
 
 impl ConvBnConfig {
@@ -45,19 +98,30 @@ impl ConvBnConfig {
             channels_out,
             kernel,
             stride,
+            gain: 1.0,
         }
     }
 
-    /// Creates the layer on `device`, with burn's default initialisation.
+    /// The same with the batch norm's `gamma` starting at `gain`.
+    pub fn with_gain(mut self, gain: f64) -> Self {
+        self.gain = gain;
+        self
+    }
+
+    /// Creates the layer on `device`: burn's default initialisation of the convolution, the
+    /// batch norm's `gamma` at [`gain`](Self::gain).
     pub fn init(&self, device: &Device) -> ConvBn {
         let p = self.kernel / 2;
+        let mut bn = BatchNormConfig::new(self.channels_out).init(device);
+        bn.gamma = Param::from_tensor(Tensor::full([self.channels_out], self.gain, device));
         ConvBn {
             conv: Conv2dConfig::new([self.channels_in, self.channels_out], [self.kernel; 2])
                 .with_stride([self.stride; 2])
                 .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
                 .with_bias(false)
                 .init(device),
-            bn: BatchNormConfig::new(self.channels_out).init(device),
+            bn,
+            batches_tracked: RunningState::new(Tensor::zeros([1], device)),
         }
     }
 }
@@ -66,7 +130,35 @@ impl ConvBn {
     /// `[T, B, Cin, H, W] -> [T, B, Cout, H', W']`.
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
         let steps = x.dims()[0];
-        split_time(self.bn.forward(self.conv.forward(merge_time(x))), steps)
+        let z = self.conv.forward(merge_time(x));
+        let training = z.device().is_autodiff() && self.bn.training.is_enabled();
+        split_time(
+            if training {
+                self.batch_norm_train(z)
+            } else {
+                self.bn.forward(z)
+            },
+            steps,
+        )
+    }
+
+    /// Batch norm on batch statistics, updating the running averages as the type's docs say.
+    fn batch_norm_train(&self, z: Tensor<4>) -> Tensor<4> {
+        let bn = &self.bn;
+        let result = batch_norm_train(z, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+        let device = result.mean.device();
+        let k = self.batches_tracked.value_sync().to_device(&device);
+        // max(m, 1 / (k + 1)), as a tensor: reading k on the host would stall a GPU.
+        let weight = k.clone().add_scalar(1.0).recip().clamp_min(bn.momentum);
+        let average = |state: &RunningState<Tensor<1>>, batch: Tensor<1>| {
+            let old = state.value_sync().to_device(&device);
+            let new = old.clone() + (batch.detach() - old) * weight.clone();
+            state.update(new.detach());
+        };
+        average(&bn.running_mean, result.mean);
+        average(&bn.running_var, result.variance);
+        self.batches_tracked.update(k.add_scalar(1.0));
+        result.output
     }
 }
 
@@ -86,15 +178,19 @@ pub struct SpikingConvConfig {
     pub conv: ConvBnConfig,
     /// The neuron; a per-channel one is sized to the convolution's output channels.
     pub neuron: DaLifConfig,
+    /// How the batch norm's scale starts.
+    pub bn_init: BnInit,
 }
 
 impl SpikingConvConfig {
     /// 3x3, stride-1 spiking conv layers `channels_in -> widths[0] -> widths[1] -> ...`, all
-    /// with `neuron`: the plain convolutional stacks of `cifar_small` and VGGSNN.
+    /// with `neuron` and batch norms started by `bn_init`: the plain convolutional stacks of
+    /// `cifar_small` and VGGSNN.
     pub fn chain(
         channels_in: usize,
         widths: impl IntoIterator<Item = usize>,
         neuron: &DaLifConfig,
+        bn_init: BnInit,
     ) -> Vec<Self> {
         let mut cin = channels_in;
         widths
@@ -105,6 +201,7 @@ impl SpikingConvConfig {
                 Self {
                     conv,
                     neuron: neuron.clone(),
+                    bn_init,
                 }
             })
             .collect()
@@ -113,7 +210,11 @@ impl SpikingConvConfig {
     /// Creates the layer on `device`; errors on an invalid neuron configuration.
     pub fn init(&self, device: &Device) -> Result<SpikingConv, NeuronError> {
         Ok(SpikingConv {
-            conv_bn: self.conv.init(device),
+            conv_bn: self
+                .conv
+                .clone()
+                .with_gain(self.bn_init.gain(&self.neuron))
+                .init(device),
             neuron: self
                 .neuron
                 .for_channels(self.conv.channels_out)

@@ -2,7 +2,7 @@
 //! `y = N1(BN1(conv1(x)))`, `out = N2(BN2(conv2(y)) + shortcut(x))`, the shortcut being the
 //! identity or `BN(conv1x1(x))` when the shape changes; the addition is before the neuron.
 
-use super::{ConvBn, ConvBnConfig, Tracer};
+use super::{BnInit, ConvBn, ConvBnConfig, Tracer};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
 use burn::tensor::Device;
@@ -34,15 +34,24 @@ pub struct SpikingBasicBlockConfig {
     pub stride: usize,
     /// The neuron of both spiking layers; a per-channel one is sized to `channels_out`.
     pub neuron: DaLifConfig,
+    /// How the batch norms' scales start.
+    pub bn_init: BnInit,
 }
 
 impl SpikingBasicBlockConfig {
     fn convs(&self) -> (ConvBnConfig, ConvBnConfig, Option<ConvBnConfig>) {
         let (cin, cout, s) = (self.channels_in, self.channels_out, self.stride);
-        let shortcut = (s != 1 || cin != cout).then(|| ConvBnConfig::new(cin, cout, 1, s));
+        let gain = self.bn_init.gain(&self.neuron);
+        // The second neuron reads a sum of two branches: each gets 1/sqrt(2) of the gain.
+        let branch = match self.bn_init {
+            BnInit::Threshold => gain / std::f64::consts::SQRT_2,
+            BnInit::Unit => gain,
+        };
+        let shortcut =
+            (s != 1 || cin != cout).then(|| ConvBnConfig::new(cin, cout, 1, s).with_gain(branch));
         (
-            ConvBnConfig::new(cin, cout, 3, s),
-            ConvBnConfig::new(cout, cout, 3, 1),
+            ConvBnConfig::new(cin, cout, 3, s).with_gain(gain),
+            ConvBnConfig::new(cout, cout, 3, 1).with_gain(branch),
             shortcut,
         )
     }

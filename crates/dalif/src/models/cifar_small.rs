@@ -9,7 +9,7 @@
 //! | 5 | linear 256->classes, with bias | classes |
 
 use super::ModelError;
-use crate::layers::{Pool, SpikingConv, SpikingConvConfig, Tracer};
+use crate::layers::{BnInit, Pool, SpikingConv, SpikingConvConfig, Tracer};
 use crate::neuron::DaLifConfig;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -31,6 +31,8 @@ pub struct CifarSmall {
 pub struct CifarSmallConfig {
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
+    /// How the batch norms' scales start.
+    pub bn_init: BnInit,
     /// Input channels (3 for RGB, 2 for event frames).
     pub channels_in: usize,
     /// Classes of the output.
@@ -39,7 +41,7 @@ pub struct CifarSmallConfig {
 
 impl CifarSmallConfig {
     fn layers(&self) -> Vec<SpikingConvConfig> {
-        SpikingConvConfig::chain(self.channels_in, WIDTHS, &self.neuron)
+        SpikingConvConfig::chain(self.channels_in, WIDTHS, &self.neuron, self.bn_init)
     }
 
     /// Creates the network on `device`.

@@ -14,7 +14,7 @@ pub use resnet::{ResNetArch, ResNetConfig, SpikingResNet};
 pub use vggsnn::{VggSnn, VggSnnConfig};
 
 use crate::graph::{GraphBuilder, LayerGraph};
-use crate::layers::{Activation, Forward, Neurons, SpikeMonitor, Tracer};
+use crate::layers::{Activation, BnInit, Forward, Neurons, SpikeMonitor, Tracer};
 use crate::names::{self, named};
 use crate::neuron::{DaLif, DaLifConfig, DecayParam, NeuronError, NeuronKind, Reset, Surrogate};
 use burn::module::{Module, ModuleVisitor, Param};
@@ -239,6 +239,8 @@ pub struct ModelSpec {
     pub fixed_decays: Option<[f64; 2]>,
     /// The surrogate derivative of the spike, with its parameter.
     pub surrogate: Surrogate,
+    /// How the batch norms before the spiking layers set their scale at initialisation.
+    pub bn_init: BnInit,
 }
 
 impl Default for ModelSpec {
@@ -257,6 +259,7 @@ impl Default for ModelSpec {
             tau: 2.0,
             fixed_decays: None,
             surrogate: neuron.surrogate,
+            bn_init: BnInit::default(),
         }
     }
 }
@@ -371,6 +374,7 @@ impl ModelConfig {
         ResNetConfig {
             arch,
             neuron: self.spec.neuron_config(),
+            bn_init: self.spec.bn_init,
             channels_in: self.channels_in,
             classes: self.classes,
             input_size: self.input_size,
@@ -380,6 +384,7 @@ impl ModelConfig {
     fn cifar_small(&self) -> CifarSmallConfig {
         CifarSmallConfig {
             neuron: self.spec.neuron_config(),
+            bn_init: self.spec.bn_init,
             channels_in: self.channels_in,
             classes: self.classes,
         }
@@ -388,6 +393,7 @@ impl ModelConfig {
     fn vggsnn(&self) -> VggSnnConfig {
         VggSnnConfig {
             neuron: self.spec.neuron_config(),
+            bn_init: self.spec.bn_init,
             channels_in: self.channels_in,
             classes: self.classes,
             input_size: self.input_size,

@@ -12,8 +12,8 @@
 
 use super::ModelError;
 use crate::layers::{
-    ConvBnConfig, Pool, SpikingBasicBlock, SpikingBasicBlockConfig, SpikingConv, SpikingConvConfig,
-    Tracer,
+    BnInit, ConvBnConfig, Pool, SpikingBasicBlock, SpikingBasicBlockConfig, SpikingConv,
+    SpikingConvConfig, Tracer,
 };
 use crate::neuron::{DaLif, DaLifConfig};
 use burn::module::Module;
@@ -73,6 +73,8 @@ pub struct ResNetConfig {
     pub arch: ResNetArch,
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
+    /// How the batch norms' scales start.
+    pub bn_init: BnInit,
     /// Input channels (3 for RGB, 2 for event frames).
     pub channels_in: usize,
     /// Classes of the output.
@@ -88,11 +90,12 @@ impl ResNetConfig {
         let conv = |conv| SpikingConvConfig {
             conv,
             neuron: neuron.clone(),
+            bn_init: self.bn_init,
         };
         let cin = self.channels_in;
         match self.arch {
             ResNetArch::ResNet19 => vec![conv(ConvBnConfig::new(cin, 128, 3, 1))],
-            ResNetArch::ResNet20 => SpikingConvConfig::chain(cin, [64; 3], neuron),
+            ResNetArch::ResNet20 => SpikingConvConfig::chain(cin, [64; 3], neuron, self.bn_init),
             ResNetArch::ResNet18 | ResNetArch::ResNet34 => {
                 vec![conv(ConvBnConfig::new(cin, 64, 7, 2))]
             }
@@ -111,6 +114,7 @@ impl ResNetConfig {
                     channels_out: cout,
                     stride: if i == 0 { stride } else { 1 },
                     neuron: neuron.clone(),
+                    bn_init: self.bn_init,
                 });
                 cin = cout;
             }

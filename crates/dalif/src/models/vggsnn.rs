@@ -4,7 +4,7 @@
 //! The convolutions have no bias: the batch norm after each has one.
 
 use super::ModelError;
-use crate::layers::{Pool, SpikingConv, SpikingConvConfig, Tracer};
+use crate::layers::{BnInit, Pool, SpikingConv, SpikingConvConfig, Tracer};
 use crate::neuron::DaLifConfig;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -36,6 +36,8 @@ pub struct VggSnn {
 pub struct VggSnnConfig {
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
+    /// How the batch norms' scales start.
+    pub bn_init: BnInit,
     /// Input channels (2 for event frames).
     pub channels_in: usize,
     /// Classes of the output.
@@ -47,7 +49,7 @@ pub struct VggSnnConfig {
 impl VggSnnConfig {
     fn layers(&self) -> Vec<SpikingConvConfig> {
         let widths = LAYERS.iter().map(|&(cout, _)| cout);
-        SpikingConvConfig::chain(self.channels_in, widths, &self.neuron)
+        SpikingConvConfig::chain(self.channels_in, widths, &self.neuron, self.bn_init)
     }
 
     fn features(&self) -> usize {

@@ -70,18 +70,25 @@ pub fn analyze<M: SpikingClassifier>(
         shape.len() != 4,
         &options.energy,
     );
+    let metrics = dir.metrics()?;
+    let init_rates = metrics
+        .first()
+        .and_then(|m| m.init_firing_rate.clone())
+        .filter(|r| r.len() == neurons.len());
     let layers = graph
         .neurons()
         .iter()
         .zip(&neurons)
         .zip(&evaluation.firing_rate)
-        .map(|((&id, neuron), &rate)| {
+        .enumerate()
+        .map(|(i, ((&id, neuron), &rate))| {
             let (alpha, beta) = neuron.mean_decays(device);
             LayerReport {
                 name: graph.nodes[id].name.clone(),
                 alpha,
                 beta,
                 firing_rate: rate,
+                init_firing_rate: init_rates.as_ref().map(|r| r[i]),
             }
         })
         .collect();
@@ -101,6 +108,6 @@ pub fn analyze<M: SpikingClassifier>(
         energy: options.energy,
         params,
         lif_params,
-        metrics: dir.metrics()?,
+        metrics,
     })
 }

@@ -712,6 +712,7 @@ mod tests {
             alpha: vec![0.5],
             beta: vec![0.5],
             firing_rate: vec![0.1],
+            init_firing_rate: None,
             seconds: 1.0,
             neuron: String::new(),
         }

@@ -89,6 +89,11 @@ pub struct EpochMetrics {
     pub beta: Vec<f64>,
     /// Firing rate of every spiking layer on the test set.
     pub firing_rate: Vec<f64>,
+    /// Firing rate of every spiking layer at initialisation: in the first training step, on
+    /// its batch, with batch norm on batch statistics, as training first sees the network.
+    /// Only in the first epoch's line (and absent in runs written before dalif recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_firing_rate: Option<Vec<f64>>,
     /// Wall-clock seconds of the epoch, evaluation included.
     pub seconds: f64,
     /// The neuron settings of the spiking layers, once for each distinct setting (empty in
@@ -398,6 +403,7 @@ impl Trainer {
             let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0, 0, config.lr);
             let mut slot = Some(model);
             let mut i = 0u64;
+            let mut init_firing_rate = None;
             for_each_batch(train, &plan, |batch| {
                 if observer.stop_requested() {
                     return Err(TrainError::Stopped {
@@ -410,7 +416,17 @@ impl Trainer {
                 let mixed = config.mixing.apply(&mut batch, &mut rng);
                 let (input, labels) = tensors(batch, config.steps, device)?;
                 let model = slot.take().expect("the model is put back after every step");
-                let logits = model.forward(input);
+                // The first step of a run sees the network as it was initialised.
+                let first = self.state.step == 0;
+                let mut monitor = if first {
+                    SpikeMonitor::on()
+                } else {
+                    SpikeMonitor::off()
+                };
+                let logits = model.forward_monitored(input, &mut monitor);
+                if first {
+                    init_firing_rate = Some(monitor.into_rates());
+                }
                 let (mut loss, c) = score(logits.clone(), labels, &config);
                 if let Some(m) = mixed {
                     // The loss weighs the sample's own label by lambda, its partner's by the rest.
@@ -462,6 +478,7 @@ impl Trainer {
                 alpha,
                 beta,
                 firing_rate: eval.firing_rate,
+                init_firing_rate,
                 seconds: start.elapsed().as_secs_f64(),
                 neuron: settings.join(" | "),
             };
