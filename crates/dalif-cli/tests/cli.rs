@@ -153,7 +153,7 @@ fn train_writes_a_run_directory_that_eval_reads() {
             "unknown model 'resnet50'",
         ),
         (vec!["train", "--preset", "mnist"], "unknown preset 'mnist'"),
-        (vec!["train", "--data", "mnist"], "unknown data set 'mnist'"),
+        (vec!["train", "--data", "svhn"], "unknown data set 'svhn'"),
         (vec!["train", "--neuron", "izhikevich"], "izhikevich"),
         (
             vec!["train", "--normalize", "0,0,0,1,1,1"],

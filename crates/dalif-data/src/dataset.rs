@@ -114,8 +114,9 @@ pub trait Dataset: Send + Sync {
         self.get(index)
     }
 
-    /// The normalisation the samples carry, for data sets of RGB images: augmentations that
-    /// work on pixel values (AutoAugment, black padding) undo it. `None` for other data.
+    /// The normalisation the samples carry, for data sets of normalised images (RGB, and
+    /// MNIST's grey ones in channel 0): augmentations that work on pixel values (AutoAugment,
+    /// black padding) undo it. `None` for other data.
     fn normalization(&self) -> Option<Normalization> {
         None
     }

@@ -7,6 +7,7 @@
 use crate::event_frames::{EventFormat, EventSource};
 use crate::formats::cifar::{Cifar, CifarKind};
 use crate::formats::imagenet::{self, ImageNet};
+use crate::formats::mnist::{Mnist, MnistKind};
 use crate::layouts::{self, Cifar10DvsSplit};
 use crate::{DataError, Dataset, Normalization, digits, synthetic};
 use std::fmt;
@@ -64,6 +65,8 @@ impl EventLayout {
 pub enum Reader {
     /// The embedded digits: 8x8 grey images, split by [`digits::splits`].
     Digits,
+    /// MNIST's IDX files ([`Mnist`]): grey images, 28x28 in the official releases.
+    Mnist(MnistKind),
     /// CIFAR, binary version ([`Cifar`]): 32x32 RGB images.
     Cifar(CifarKind),
     /// ImageNet as image folders ([`ImageNet`]): RGB images cropped to `size` x `size`.
@@ -141,6 +144,22 @@ registry! {
             list: |root, train, _| synthetic::generate(root, train),
         }),
         detect: None,
+    },
+    /// MNIST, the official IDX files ([`Mnist`]).
+    Mnist => DatasetInfo {
+        name: "mnist",
+        about: "MNIST (IDX files)",
+        origin: Origin::Downloaded,
+        reader: Reader::Mnist(MnistKind::Mnist),
+        detect: Some(|root| MnistKind::Mnist.found_in(root)),
+    },
+    /// Fashion-MNIST, the official IDX files ([`Mnist`]).
+    FashionMnist => DatasetInfo {
+        name: "fashion-mnist",
+        about: "Fashion-MNIST (IDX files)",
+        origin: Origin::Downloaded,
+        reader: Reader::Mnist(MnistKind::FashionMnist),
+        detect: Some(|root| MnistKind::FashionMnist.found_in(root)),
     },
     /// CIFAR-10, binary version.
     Cifar10 => DatasetInfo {
@@ -245,12 +264,14 @@ impl DatasetKind {
     }
 
     /// The per-channel normalisation of its images unless a run gives another: `Some` for the
-    /// RGB image data sets only, the ones a normalisation applies to.
+    /// RGB image data sets only, the ones a normalisation applies to. (MNIST's grey images
+    /// carry constants of their own, [`MnistKind::normalization`], that a run does not
+    /// replace.)
     pub fn normalization(self) -> Option<Normalization> {
         match self.info().reader {
             Reader::Cifar(kind) => Some(kind.normalization()),
             Reader::ImageNet { .. } => Some(imagenet::NORMALIZATION),
-            Reader::Digits | Reader::Events(_) => None,
+            Reader::Digits | Reader::Mnist(_) | Reader::Events(_) => None,
         }
     }
 
@@ -316,6 +337,13 @@ impl DatasetKind {
             Reader::Digits => {
                 let (train, test) = digits::splits()?;
                 Ok((Box::new(train), Box::new(test)))
+            }
+            Reader::Mnist(kind) => {
+                let root = root()?;
+                Ok((
+                    Box::new(Mnist::open(root, kind, true)?),
+                    Box::new(Mnist::open(root, kind, false)?),
+                ))
             }
             Reader::Cifar(kind) => {
                 let (root, n) = (root()?, n.unwrap_or(kind.normalization()));
@@ -392,10 +420,10 @@ mod tests {
             assert_eq!(json, format!("\"{kind}\""));
             assert_eq!(serde_json::from_str::<DatasetKind>(&json).unwrap(), *kind);
         }
-        let err = "mnist".parse::<DatasetKind>().unwrap_err().to_string();
-        assert!(err.contains("unknown data set 'mnist'"), "{err}");
+        let err = "svhn".parse::<DatasetKind>().unwrap_err().to_string();
+        assert!(err.contains("unknown data set 'svhn'"), "{err}");
         assert!(err.contains(&DatasetKind::list(|_| true)), "{err}");
-        let err = serde_json::from_str::<DatasetKind>("\"mnist\"").unwrap_err();
+        let err = serde_json::from_str::<DatasetKind>("\"svhn\"").unwrap_err();
         assert!(
             err.to_string().contains("digits, synthetic-events"),
             "{err}"
@@ -406,8 +434,8 @@ mod tests {
     fn the_names_config_files_hold() {
         assert_eq!(
             DatasetKind::list(|_| true),
-            "digits, synthetic-events, cifar10, cifar100, cifar100-coarse, cifar10dvs, \
-             dvsgesture, nmnist, imagenet"
+            "digits, synthetic-events, mnist, fashion-mnist, cifar10, cifar100, \
+             cifar100-coarse, cifar10dvs, dvsgesture, nmnist, imagenet"
         );
         assert_eq!(
             DatasetKind::list(|k| k.normalization().is_some()),
@@ -471,12 +499,26 @@ mod tests {
             (&["CIFAR10-DVS/airplane/a.aedat"], Some(Cifar10Dvs)),
             (&["Train/0/a.bin", "Test/0/a.bin"], Some(Nmnist)),
             (&["Train/0/a.bin"], None),
+            (&["train-images-idx3-ubyte"], Some(Mnist)),
+            (&["train-images-idx3-ubyte.gz"], Some(Mnist)),
+            (&["t10k-images-idx3-ubyte.gz"], None),
             (&["train/n01/a.JPEG"], None),
         ] {
             assert_eq!(holds(files), kind, "{files:?}");
         }
         let archive = dir.join("cifar-100-binary.tar.gz");
         assert_eq!(DatasetKind::detect(&archive), Some(Cifar100));
+        // The same file names: Fashion-MNIST is told by its folder's or the parent's name.
+        for folder in ["fashion-mnist", "FashionMNIST/raw"] {
+            let folder = dir.join(folder);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("train-images-idx3-ubyte.gz"), b"").unwrap();
+            assert_eq!(
+                DatasetKind::detect(&folder),
+                Some(FashionMnist),
+                "{folder:?}"
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,9 +1,10 @@
 //! The readers on files written here byte by byte in each format, on the real samples of
 //! `shared/fixtures/`, and on malformed input.
 
+use dalif_data::formats::mnist::{self, Mnist, MnistKind};
 use dalif_data::formats::{aedat2, aedat3, cifar, nmnist};
 use dalif_data::{
-    Augmentation, BatchPlan, DataError, Dataset, Events, Normalization, for_each_batch,
+    Augmentation, BatchPlan, DataError, Dataset, DatasetKind, Events, Normalization, for_each_batch,
 };
 use std::path::{Path, PathBuf};
 
@@ -285,4 +286,191 @@ fn reads_cifar100_fine_and_coarse_labels() {
     );
     // The same pixels under either labelling.
     assert_eq!(fine.get(0).unwrap().data, coarse.get(0).unwrap().data);
+}
+
+/// An IDX file as MNIST's are laid out: the magic number `00 00 08 <dims>` (unsigned bytes),
+/// each dimension as a big-endian u32, then the bytes.
+fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0x00, 0x00, 0x08, dims.len() as u8];
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(data);
+    b
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// `n` images of 2x3 pixels, pixel (row r, column c) of image i = `1 + 50 i + 3 r + c`.
+fn idx_images(n: u32) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..n as usize * 6)
+        .map(|k| (1 + 50 * (k / 6) + k % 6) as u8)
+        .collect();
+    idx(&[n, 2, 3], &pixels)
+}
+
+/// Writes MNIST's four files into `dir`: the training split raw (3 images), the test split
+/// gzipped under the `.gz` names (2 images).
+fn write_mnist(dir: &Path) {
+    std::fs::write(dir.join("train-images-idx3-ubyte"), idx_images(3)).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), idx(&[3], &[7, 0, 9])).unwrap();
+    std::fs::write(dir.join("t10k-images-idx3-ubyte.gz"), gzip(&idx_images(2))).unwrap();
+    std::fs::write(
+        dir.join("t10k-labels-idx1-ubyte.gz"),
+        gzip(&idx(&[2], &[1, 2])),
+    )
+    .unwrap();
+}
+
+#[test]
+fn reads_mnist_idx_files_raw_and_gzipped() {
+    let dir = tempdir("mnist");
+    write_mnist(&dir);
+    let train = Mnist::open(&dir, MnistKind::Mnist, true).unwrap();
+    assert_eq!((train.len(), train.num_classes()), (3, 10));
+    assert_eq!(train.sample_shape(), [1, 2, 3]);
+    let s = train.get(2).unwrap();
+    assert_eq!((s.label, s.shape.clone()), (9, vec![1, 2, 3]));
+    // Row 1, column 2 of image 2: 1 + 100 + 3 + 2 = 106, scaled and normalised.
+    assert_eq!(s.data[5], (106.0 / 255.0 - 0.1307) / 0.3081);
+    let test = Mnist::open(&dir, MnistKind::Mnist, false).unwrap();
+    assert_eq!(test.len(), 2);
+    let labels: Vec<usize> = (0..2).map(|i| test.get(i).unwrap().label).collect();
+    assert_eq!(labels, [1, 2]);
+    assert_eq!(test.get(1).unwrap().data, train.get(1).unwrap().data);
+    assert!(matches!(test.get(2), Err(DataError::OutOfRange { .. })));
+
+    // Through the registry, as `--data mnist --data-root DIR` and `data inspect DIR` do.
+    assert_eq!(DatasetKind::detect(&dir), Some(DatasetKind::Mnist));
+    let (train, test) = DatasetKind::Mnist.open_images(Some(&dir), None).unwrap();
+    assert_eq!((train.len(), test.len()), (3, 2));
+    assert_eq!(train.get(2).unwrap(), s);
+
+    // Fashion-MNIST: the same files, its own classes and constants.
+    let fashion = Mnist::open(&dir, MnistKind::FashionMnist, true).unwrap();
+    assert_eq!(
+        fashion.get(2).unwrap().data[5],
+        (106.0 / 255.0 - 0.2860) / 0.3530
+    );
+    assert_eq!(MnistKind::FashionMnist.class_names()[9], "Ankle boot");
+    assert_eq!(MnistKind::Mnist.class_names()[9], "9");
+
+    // Gzip is recognised by content, so a file gunzipped or gzipped under the other name
+    // still reads.
+    std::fs::remove_file(dir.join("train-labels-idx1-ubyte")).unwrap();
+    std::fs::write(
+        dir.join("train-labels-idx1-ubyte.gz"),
+        idx(&[3], &[7, 0, 9]),
+    )
+    .unwrap();
+    std::fs::write(dir.join("train-images-idx3-ubyte"), gzip(&idx_images(3))).unwrap();
+    assert_eq!(
+        Mnist::open(&dir, MnistKind::Mnist, true)
+            .unwrap()
+            .get(2)
+            .unwrap(),
+        s
+    );
+}
+
+#[test]
+fn pads_mnist_with_black() {
+    let dir = tempdir("mnist-pad");
+    write_mnist(&dir);
+    let train = Mnist::open(&dir, MnistKind::Mnist, true).unwrap();
+    let black = MnistKind::Mnist.normalization().normalize(0, 0);
+    let aug = Augmentation {
+        pad_crop: 2,
+        ..Default::default()
+    };
+    // Every pixel of the images is at least 1: a black one comes from the padding.
+    let padded = (0..20).any(|epoch| {
+        let mut s = train.get(0).unwrap();
+        aug.apply(&mut s, train.normalization().as_ref(), 1, epoch, 0)
+            .unwrap();
+        s.data.contains(&black)
+    });
+    assert!(padded);
+    let err = Augmentation {
+        auto_augment: true,
+        ..Default::default()
+    }
+    .check(&train)
+    .unwrap_err();
+    assert!(err.to_string().contains("RGB images"), "{err}");
+}
+
+#[test]
+fn refuses_malformed_mnist_files_naming_them() {
+    let dir = tempdir("mnist-bad");
+    let open_err = |write: &dyn Fn()| {
+        write_mnist(&dir);
+        write();
+        Mnist::open(&dir, MnistKind::Mnist, true)
+            .unwrap_err()
+            .to_string()
+    };
+    let images = dir.join("train-images-idx3-ubyte");
+    let labels = dir.join("train-labels-idx1-ubyte");
+    for (write, says, file) in [
+        // The label file where the images should be.
+        (
+            Box::new(|| std::fs::write(&images, idx(&[3], &[7, 0, 9])).unwrap()) as Box<dyn Fn()>,
+            "magic number 0x00000801, expected 0x00000803",
+            "train-images-idx3-ubyte",
+        ),
+        (
+            Box::new(|| std::fs::write(&images, &idx_images(3)[..30]).unwrap()),
+            "has 14: truncated",
+            "train-images-idx3-ubyte",
+        ),
+        (
+            Box::new(|| std::fs::write(&images, &idx_images(3)[..10]).unwrap()),
+            "truncated inside the 16-byte IDX header",
+            "train-images-idx3-ubyte",
+        ),
+        (
+            Box::new(|| std::fs::write(&images, [&idx_images(3)[..], &[0]].concat()).unwrap()),
+            "longer than that",
+            "train-images-idx3-ubyte",
+        ),
+        (
+            Box::new(|| std::fs::write(&images, &gzip(&idx_images(3))[..25]).unwrap()),
+            "cannot decompress",
+            "train-images-idx3-ubyte",
+        ),
+        (
+            Box::new(|| std::fs::write(&labels, idx(&[2], &[7, 0])).unwrap()),
+            "2 labels for the 3 images of",
+            "train-labels-idx1-ubyte",
+        ),
+        (
+            Box::new(|| std::fs::write(&labels, idx(&[3], &[7, 10, 9])).unwrap()),
+            "label 10 of item 1 is outside the 10 classes",
+            "train-labels-idx1-ubyte",
+        ),
+        (
+            Box::new(|| std::fs::remove_file(&labels).unwrap()),
+            "no train-labels-idx1-ubyte (or train-labels-idx1-ubyte.gz) here",
+            "mnist-bad",
+        ),
+    ] {
+        let err = open_err(&*write);
+        assert!(err.contains(says) && err.contains(file), "{err}");
+    }
+
+    // Headers that are wrong in themselves, whatever the file's length.
+    let err = mnist::parse_images(&idx(&[0, 28, 28], &[])).unwrap_err();
+    assert!(err.0.contains("holds no image"), "{err}");
+    let err = mnist::parse_images(&idx(&[2, 0, 28], &[])).unwrap_err();
+    assert!(err.0.contains("0x28 pixels"), "{err}");
+    let err = mnist::parse_images(&idx(&[u32::MAX; 3], &[1, 2, 3])).unwrap_err();
+    assert!(err.0.contains("truncated"), "{err}");
+    let err = mnist::parse_labels(&[0, 0]).unwrap_err();
+    assert!(err.0.contains("too short"), "{err}");
 }

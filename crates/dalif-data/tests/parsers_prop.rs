@@ -13,11 +13,12 @@ use dalif_data::formats::cifar::{Cifar, CifarKind, archive_files};
 use dalif_data::formats::imagenet::{
     decode_image, eval_view, loc_val_solution, train_view, validation_labels,
 };
+use dalif_data::formats::mnist::{Mnist, MnistKind};
 use dalif_data::formats::{aedat2, aedat3, nmnist};
 use dalif_data::layouts::gesture_labels;
 use dalif_data::rng::SplitMix64;
 use mutate::check;
-use seeds::{fix_png_crcs, names, targz};
+use seeds::{fix_png_crcs, gzip, idx, names, targz};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -134,6 +135,28 @@ fn cifar_readers_survive_mutated_files() {
     check("cifar .tar.gz", &[archive], 20_000, inflated, SLOW, |b| {
         if let Ok(files) = archive_files(Path::new("x.tar.gz"), b, &names10) {
             let _ = Cifar::from_files(CifarKind::Cifar10, files);
+        }
+    });
+}
+
+#[test]
+fn mnist_reader_survives_mutated_files() {
+    let images = idx(&[2, 3, 4], &(0..24).collect::<Vec<u8>>());
+    let labels = idx(&[2], &[3, 9]);
+    let seeds = [images.clone(), labels.clone(), gzip(&images), gzip(&labels)];
+    // Gzip multiplies sizes by at most ~1032 (deflate's limit).
+    let inflated = |len: usize| 2 * 1032 * len + MIB;
+    check("mnist idx", &seeds, 20_000, inflated, SLOW, |b| {
+        // The input as the image file, then as the label file.
+        for (i, l) in [(b.to_vec(), labels.clone()), (images.clone(), b.to_vec())] {
+            let files = ((PathBuf::from("i"), i), (PathBuf::from("l"), l));
+            if let Ok(mnist) = Mnist::from_files(MnistKind::Mnist, files.0, files.1) {
+                for k in 0..mnist.len() {
+                    let sample = mnist.get(k).unwrap();
+                    assert!(sample.label < 10);
+                    assert_eq!(sample.data.len(), sample.shape.iter().product::<usize>());
+                }
+            }
         }
     });
 }

@@ -5,6 +5,7 @@ pub mod aedat2;
 pub mod aedat3;
 pub mod cifar;
 pub mod imagenet;
+pub mod mnist;
 pub mod nmnist;
 
 use crate::DataError;

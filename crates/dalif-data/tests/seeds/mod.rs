@@ -18,6 +18,25 @@ pub fn targz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     tar.into_inner().unwrap().finish().unwrap()
 }
 
+/// An IDX file of unsigned bytes (MNIST's format): magic `00 00 08 <dims>`, each dimension
+/// as a big-endian u32, then `data`.
+pub fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(data);
+    b
+}
+
+/// `bytes` gzipped, as MNIST's files are downloaded.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
 /// A CIFAR class-name file of `n` classes.
 pub fn names(n: usize) -> Vec<u8> {
     (0..n)
