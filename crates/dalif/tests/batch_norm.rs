@@ -84,8 +84,14 @@ fn inference_does_not_move_the_running_statistics() {
         &device,
     );
     layer.forward(x);
-    assert_eq!(tensor_vec(layer.bn.running_mean.value_sync()), vec![0.0; C_OUT]);
-    assert_eq!(tensor_vec(layer.bn.running_var.value_sync()), vec![1.0; C_OUT]);
+    assert_eq!(
+        tensor_vec(layer.bn.running_mean.value_sync()),
+        vec![0.0; C_OUT]
+    );
+    assert_eq!(
+        tensor_vec(layer.bn.running_var.value_sync()),
+        vec![1.0; C_OUT]
+    );
     assert_eq!(tensor_vec(layer.batches_tracked.value_sync()), vec![0.0]);
 }
 
