@@ -4,7 +4,7 @@ use crate::names::name_of;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
-use dalif::layers::BnInit;
+use dalif::layers::InitScale;
 use dalif::models::ModelKind;
 use dalif::neuron::{DecayParam, NeuronKind, Reset, Surrogate};
 use dalif::run::{DataConfig, RunConfig};
@@ -67,7 +67,7 @@ pub struct ConfigArgs {
     /// initialisation: threshold (default: gamma = v_th / alpha_0, so that the first charge
     /// has the threshold's spread, tdBN's convention) or unit (gamma = 1, PyTorch's).
     #[arg(long, value_name = "threshold|unit")]
-    pub bn_init: Option<BnInit>,
+    pub init_scale: Option<InitScale>,
     /// One learnable decay pair per channel instead of one per layer.
     #[arg(long)]
     pub per_channel: bool,
@@ -239,8 +239,8 @@ impl ConfigArgs {
         if self.detach_reset {
             m.detach_reset = true;
         }
-        if let Some(v) = self.bn_init {
-            m.bn_init = v;
+        if let Some(v) = self.init_scale {
+            m.init_scale = v;
         }
         if self.per_channel {
             m.per_channel = true;

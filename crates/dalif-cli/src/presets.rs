@@ -42,7 +42,7 @@ pub fn load(name: &str) -> Result<RunConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dalif::layers::BnInit;
+    use dalif::layers::InitScale;
     use dalif::models::ModelKind;
     use dalif::neuron::{Reset, Surrogate};
 
@@ -86,7 +86,7 @@ mod tests {
             assert_eq!(m.surrogate, Surrogate::DspikeTanh { k: 3.0 }, "{name}");
             assert_eq!((m.v_th, m.reset, m.detach_reset), (1.0, Reset::Hard, false));
             assert_eq!((m.per_channel, m.init_decays), (false, [0.5, 0.5]));
-            assert_eq!(m.bn_init, BnInit::Threshold, "{name}");
+            assert_eq!(m.init_scale, InitScale::Threshold, "{name}");
         }
         let aug = |name| load(name).unwrap().train.augmentation;
         assert_eq!((aug("cifar10").pad_crop, aug("cifar10").cutout), (4, 16));

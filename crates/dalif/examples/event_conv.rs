@@ -28,7 +28,7 @@ impl SpikingClassifier for EventConv {
 fn event_conv(model: &ModelConfig, device: &Device) -> Result<EventConv, ModelError> {
     let neuron = model.spec.neuron_config();
     let [conv1, conv2] =
-        SpikingConvConfig::chain(model.channels_in, [16, 32], &neuron, model.spec.bn_init)
+        SpikingConvConfig::chain(model.channels_in, [16, 32], &neuron, model.spec.init_scale)
             .try_into()
             .expect("two layers");
     Ok(EventConv {

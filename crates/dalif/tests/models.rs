@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
-use dalif::layers::{BnInit, SpikeMonitor};
+use dalif::layers::{InitScale, SpikeMonitor};
 use dalif::models::{
     CifarSmallConfig, ModelConfig, ModelKind, SpikingClassifier, VggSnnConfig, learnable_params,
 };
@@ -13,7 +13,7 @@ use strum::VariantArray;
 fn cifar_small(neuron: NeuronKind) -> CifarSmallConfig {
     CifarSmallConfig {
         neuron: neuron.config(DecayParam::Tanh),
-        bn_init: BnInit::default(),
+        init_scale: InitScale::default(),
         channels_in: 3,
         classes: 10,
     }
@@ -184,7 +184,7 @@ fn model_names_parse_and_unknown_ones_are_refused() {
 fn vggsnn(neuron: NeuronKind, input_size: usize) -> VggSnnConfig {
     VggSnnConfig {
         neuron: neuron.config(DecayParam::Tanh),
-        bn_init: BnInit::default(),
+        init_scale: InitScale::default(),
         channels_in: 2,
         classes: 10,
         input_size: [input_size, input_size],

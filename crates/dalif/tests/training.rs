@@ -5,7 +5,7 @@
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
-use dalif::layers::{BnInit, SpikeMonitor};
+use dalif::layers::{InitScale, SpikeMonitor};
 use dalif::models::{CifarSmall, CifarSmallConfig, SpikingClassifier, init_seeded};
 use dalif::neuron::{DecayParam, NeuronKind};
 use dalif::run::{self, CheckpointKind, Quiet, RunConfig, RunDir, RunError, RunHooks};
@@ -82,7 +82,7 @@ fn run(
 fn small(channels_in: usize, classes: usize, seed: u64, device: &Device) -> CifarSmall {
     let config = CifarSmallConfig {
         neuron: NeuronKind::Dalif.config(DecayParam::Tanh),
-        bn_init: BnInit::default(),
+        init_scale: InitScale::default(),
         channels_in,
         classes,
     };

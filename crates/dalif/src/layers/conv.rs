@@ -64,7 +64,7 @@ pub struct ConvBnConfig {
     parse_err_ty = names::UnknownName,
     parse_err_fn = names::unknown::<Self>
 )]
-pub enum BnInit {
+pub enum InitScale {
     /// `gamma = v_th / alpha_0`, with `alpha_0` the neuron's initial spatial decay: the
     /// neuron's first charge `alpha_0 BN(z)` has standard deviation `v_th`, tdBN's
     /// normalisation of pre-activations to `N(0, v_th^2)` (Zheng et al. 2021) as the neuron
@@ -78,14 +78,14 @@ pub enum BnInit {
     Unit,
 }
 
-named!(BnInit, "batch-norm initialisation");
+named!(InitScale, "initial scale");
 
-impl BnInit {
+impl InitScale {
     /// `gamma` at initialisation for the batch norm feeding `neuron`.
     pub fn gain(self, neuron: &DaLifConfig) -> f64 {
         match self {
-            BnInit::Threshold => neuron.v_th / neuron.initial_decays().0,
-            BnInit::Unit => 1.0,
+            InitScale::Threshold => neuron.v_th / neuron.initial_decays().0,
+            InitScale::Unit => 1.0,
         }
     }
 }
@@ -179,18 +179,18 @@ pub struct SpikingConvConfig {
     /// The neuron; a per-channel one is sized to the convolution's output channels.
     pub neuron: DaLifConfig,
     /// How the batch norm's scale starts.
-    pub bn_init: BnInit,
+    pub init_scale: InitScale,
 }
 
 impl SpikingConvConfig {
     /// 3x3, stride-1 spiking conv layers `channels_in -> widths[0] -> widths[1] -> ...`, all
-    /// with `neuron` and batch norms started by `bn_init`: the plain convolutional stacks of
+    /// with `neuron` and batch norms started by `init_scale`: the plain convolutional stacks of
     /// `cifar_small` and VGGSNN.
     pub fn chain(
         channels_in: usize,
         widths: impl IntoIterator<Item = usize>,
         neuron: &DaLifConfig,
-        bn_init: BnInit,
+        init_scale: InitScale,
     ) -> Vec<Self> {
         let mut cin = channels_in;
         widths
@@ -201,7 +201,7 @@ impl SpikingConvConfig {
                 Self {
                     conv,
                     neuron: neuron.clone(),
-                    bn_init,
+                    init_scale,
                 }
             })
             .collect()
@@ -213,7 +213,7 @@ impl SpikingConvConfig {
             conv_bn: self
                 .conv
                 .clone()
-                .with_gain(self.bn_init.gain(&self.neuron))
+                .with_gain(self.init_scale.gain(&self.neuron))
                 .init(device),
             neuron: self
                 .neuron

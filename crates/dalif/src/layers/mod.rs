@@ -7,7 +7,7 @@ mod monitor;
 mod residual;
 mod trace;
 
-pub use conv::{BnInit, ConvBn, ConvBnConfig, SpikingConv, SpikingConvConfig};
+pub use conv::{ConvBn, ConvBnConfig, InitScale, SpikingConv, SpikingConvConfig};
 pub use monitor::{SpikeMonitor, SpikeTrain};
 pub use residual::{SpikingBasicBlock, SpikingBasicBlockConfig};
 pub use trace::{Activation, Forward, Neurons, Pool, Tracer};

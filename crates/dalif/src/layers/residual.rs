@@ -2,7 +2,7 @@
 //! `y = N1(BN1(conv1(x)))`, `out = N2(BN2(conv2(y)) + shortcut(x))`, the shortcut being the
 //! identity or `BN(conv1x1(x))` when the shape changes; the addition is before the neuron.
 
-use super::{BnInit, ConvBn, ConvBnConfig, Tracer};
+use super::{ConvBn, ConvBnConfig, InitScale, Tracer};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::Module;
 use burn::tensor::Device;
@@ -35,17 +35,17 @@ pub struct SpikingBasicBlockConfig {
     /// The neuron of both spiking layers; a per-channel one is sized to `channels_out`.
     pub neuron: DaLifConfig,
     /// How the batch norms' scales start.
-    pub bn_init: BnInit,
+    pub init_scale: InitScale,
 }
 
 impl SpikingBasicBlockConfig {
     fn convs(&self) -> (ConvBnConfig, ConvBnConfig, Option<ConvBnConfig>) {
         let (cin, cout, s) = (self.channels_in, self.channels_out, self.stride);
-        let gain = self.bn_init.gain(&self.neuron);
+        let gain = self.init_scale.gain(&self.neuron);
         // The second neuron reads a sum of two branches: each gets 1/sqrt(2) of the gain.
-        let branch = match self.bn_init {
-            BnInit::Threshold => gain / std::f64::consts::SQRT_2,
-            BnInit::Unit => gain,
+        let branch = match self.init_scale {
+            InitScale::Threshold => gain / std::f64::consts::SQRT_2,
+            InitScale::Unit => gain,
         };
         let shortcut =
             (s != 1 || cin != cout).then(|| ConvBnConfig::new(cin, cout, 1, s).with_gain(branch));

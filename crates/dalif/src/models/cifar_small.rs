@@ -9,7 +9,7 @@
 //! | 5 | linear 256->classes, with bias | classes |
 
 use super::ModelError;
-use crate::layers::{BnInit, Pool, SpikingConv, SpikingConvConfig, Tracer};
+use crate::layers::{InitScale, Pool, SpikingConv, SpikingConvConfig, Tracer};
 use crate::neuron::DaLifConfig;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -32,7 +32,7 @@ pub struct CifarSmallConfig {
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
     /// How the batch norms' scales start.
-    pub bn_init: BnInit,
+    pub init_scale: InitScale,
     /// Input channels (3 for RGB, 2 for event frames).
     pub channels_in: usize,
     /// Classes of the output.
@@ -41,7 +41,7 @@ pub struct CifarSmallConfig {
 
 impl CifarSmallConfig {
     fn layers(&self) -> Vec<SpikingConvConfig> {
-        SpikingConvConfig::chain(self.channels_in, WIDTHS, &self.neuron, self.bn_init)
+        SpikingConvConfig::chain(self.channels_in, WIDTHS, &self.neuron, self.init_scale)
     }
 
     /// Creates the network on `device`.

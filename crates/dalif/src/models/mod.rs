@@ -14,7 +14,7 @@ pub use resnet::{ResNetArch, ResNetConfig, SpikingResNet};
 pub use vggsnn::{VggSnn, VggSnnConfig};
 
 use crate::graph::{GraphBuilder, LayerGraph};
-use crate::layers::{Activation, BnInit, Forward, Neurons, SpikeMonitor, Tracer};
+use crate::layers::{Activation, Forward, InitScale, Neurons, SpikeMonitor, Tracer};
 use crate::names::{self, named};
 use crate::neuron::{DaLif, DaLifConfig, DecayParam, NeuronError, NeuronKind, Reset, Surrogate};
 use burn::module::{Module, ModuleVisitor, Param};
@@ -240,7 +240,7 @@ pub struct ModelSpec {
     /// The surrogate derivative of the spike, with its parameter.
     pub surrogate: Surrogate,
     /// How the batch norms before the spiking layers set their scale at initialisation.
-    pub bn_init: BnInit,
+    pub init_scale: InitScale,
 }
 
 impl Default for ModelSpec {
@@ -259,7 +259,7 @@ impl Default for ModelSpec {
             tau: 2.0,
             fixed_decays: None,
             surrogate: neuron.surrogate,
-            bn_init: BnInit::default(),
+            init_scale: InitScale::default(),
         }
     }
 }
@@ -374,7 +374,7 @@ impl ModelConfig {
         ResNetConfig {
             arch,
             neuron: self.spec.neuron_config(),
-            bn_init: self.spec.bn_init,
+            init_scale: self.spec.init_scale,
             channels_in: self.channels_in,
             classes: self.classes,
             input_size: self.input_size,
@@ -384,7 +384,7 @@ impl ModelConfig {
     fn cifar_small(&self) -> CifarSmallConfig {
         CifarSmallConfig {
             neuron: self.spec.neuron_config(),
-            bn_init: self.spec.bn_init,
+            init_scale: self.spec.init_scale,
             channels_in: self.channels_in,
             classes: self.classes,
         }
@@ -393,7 +393,7 @@ impl ModelConfig {
     fn vggsnn(&self) -> VggSnnConfig {
         VggSnnConfig {
             neuron: self.spec.neuron_config(),
-            bn_init: self.spec.bn_init,
+            init_scale: self.spec.init_scale,
             channels_in: self.channels_in,
             classes: self.classes,
             input_size: self.input_size,

@@ -12,7 +12,7 @@
 
 use super::ModelError;
 use crate::layers::{
-    BnInit, ConvBnConfig, Pool, SpikingBasicBlock, SpikingBasicBlockConfig, SpikingConv,
+    ConvBnConfig, InitScale, Pool, SpikingBasicBlock, SpikingBasicBlockConfig, SpikingConv,
     SpikingConvConfig, Tracer,
 };
 use crate::neuron::{DaLif, DaLifConfig};
@@ -74,7 +74,7 @@ pub struct ResNetConfig {
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
     /// How the batch norms' scales start.
-    pub bn_init: BnInit,
+    pub init_scale: InitScale,
     /// Input channels (3 for RGB, 2 for event frames).
     pub channels_in: usize,
     /// Classes of the output.
@@ -90,12 +90,12 @@ impl ResNetConfig {
         let conv = |conv| SpikingConvConfig {
             conv,
             neuron: neuron.clone(),
-            bn_init: self.bn_init,
+            init_scale: self.init_scale,
         };
         let cin = self.channels_in;
         match self.arch {
             ResNetArch::ResNet19 => vec![conv(ConvBnConfig::new(cin, 128, 3, 1))],
-            ResNetArch::ResNet20 => SpikingConvConfig::chain(cin, [64; 3], neuron, self.bn_init),
+            ResNetArch::ResNet20 => SpikingConvConfig::chain(cin, [64; 3], neuron, self.init_scale),
             ResNetArch::ResNet18 | ResNetArch::ResNet34 => {
                 vec![conv(ConvBnConfig::new(cin, 64, 7, 2))]
             }
@@ -114,7 +114,7 @@ impl ResNetConfig {
                     channels_out: cout,
                     stride: if i == 0 { stride } else { 1 },
                     neuron: neuron.clone(),
-                    bn_init: self.bn_init,
+                    init_scale: self.init_scale,
                 });
                 cin = cout;
             }

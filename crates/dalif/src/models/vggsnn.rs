@@ -4,7 +4,7 @@
 //! The convolutions have no bias: the batch norm after each has one.
 
 use super::ModelError;
-use crate::layers::{BnInit, Pool, SpikingConv, SpikingConvConfig, Tracer};
+use crate::layers::{InitScale, Pool, SpikingConv, SpikingConvConfig, Tracer};
 use crate::neuron::DaLifConfig;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -37,7 +37,7 @@ pub struct VggSnnConfig {
     /// The neuron of every spiking layer.
     pub neuron: DaLifConfig,
     /// How the batch norms' scales start.
-    pub bn_init: BnInit,
+    pub init_scale: InitScale,
     /// Input channels (2 for event frames).
     pub channels_in: usize,
     /// Classes of the output.
@@ -49,7 +49,7 @@ pub struct VggSnnConfig {
 impl VggSnnConfig {
     fn layers(&self) -> Vec<SpikingConvConfig> {
         let widths = LAYERS.iter().map(|&(cout, _)| cout);
-        SpikingConvConfig::chain(self.channels_in, widths, &self.neuron, self.bn_init)
+        SpikingConvConfig::chain(self.channels_in, widths, &self.neuron, self.init_scale)
     }
 
     fn features(&self) -> usize {

@@ -13,8 +13,12 @@ pub use config::{DataConfig, RunConfig, Splits};
 pub(crate) use dir::write_atomic;
 pub use dir::{Checkpoint, CheckpointKind, RunDir, RunLock};
 
+use crate::layers::InitScale;
 use crate::models::{ModelConfig, ModelError, Network, SpikingClassifier, init_seeded};
-use crate::training::{BatchProgress, EpochEnd, TrainError, TrainObserver, TrainState, Trainer};
+use crate::training::{
+    BatchProgress, EpochEnd, TrainError, TrainObserver, TrainState, Trainer, first_batch,
+    scale_linear_charges,
+};
 use burn::tensor::Device;
 use dalif_data::{DataError, Dataset};
 use std::path::PathBuf;
@@ -219,6 +223,10 @@ pub fn train<M: SpikingClassifier>(
     // Everything is read and checked before anything is written: a damaged checkpoint
     // leaves the directory as it is.
     let (network, resume) = match dir.checkpoint(CheckpointKind::Last)? {
+        None if config.model.init_scale == InitScale::Threshold => {
+            let batch = first_batch(train, &config.train, device)?;
+            (scale_linear_charges(network, batch), None)
+        }
         None => (network, None),
         Some(c) => (
             load_weights(network, c.model, &c.dir)?,

@@ -233,6 +233,30 @@ fn tensors(
     Ok((input, labels))
 }
 
+/// The first batch of a run's first epoch, in the order its first step reads it but without
+/// augmentation or mixing: what a run measures [`scale_linear_charges`](super::scale_linear_charges)
+/// on.
+pub fn first_batch(
+    train: &dyn Dataset,
+    config: &TrainConfig,
+    device: &Device,
+) -> Result<Activation, DataError> {
+    let mut batch = Batch {
+        data: Vec::new(),
+        sample_shape: train.sample_shape().to_vec(),
+        labels: Vec::new(),
+    };
+    for &i in shuffled_indices(train.len(), config.seed)
+        .iter()
+        .take(config.batch_size)
+    {
+        let sample = train.get(i)?;
+        batch.data.extend(sample.data);
+        batch.labels.push(sample.label);
+    }
+    Ok(tensors(batch, config.steps, device)?.0)
+}
+
 /// `(loss, correct)` of one batch.
 fn score(logits: Tensor<3>, labels: Tensor<1, Int>, config: &TrainConfig) -> (Tensor<1>, usize) {
     let b = labels.dims()[0];

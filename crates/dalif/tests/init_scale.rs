@@ -1,13 +1,21 @@
-//! The batch norm before every spiking layer: running statistics that start from the data,
-//! and a scale that starts from the neuron's threshold.
+//! How the layers feeding a spiking layer start: batch norms whose running statistics start
+//! from the data and whose scale starts from the neuron's threshold, and linear layers
+//! scaled on a batch to the same spread.
 
 mod common;
 
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use common::*;
-use dalif::layers::{BnInit, ConvBnConfig, SpikingBasicBlockConfig, SpikingConvConfig};
-use dalif::models::init_seeded;
-use dalif::neuron::{DaLifConfig, DecayParam, NeuronKind};
+use dalif::layers::{
+    Activation, ConvBnConfig, InitScale, SpikingBasicBlockConfig, SpikingConvConfig, Tracer,
+};
+use dalif::models::{
+    ModelConfig, ModelKind, Network, SpikingClassifier, init_seeded, learnable_params,
+};
+use dalif::neuron::{DaLif, DaLifConfig, DecayParam, NeuronError, NeuronKind};
+use dalif::training::scale_linear_charges;
 
 const C_OUT: usize = 3;
 
@@ -116,18 +124,18 @@ fn the_scale_starts_at_the_threshold_over_the_initial_spatial_decay() {
         (NeuronKind::Plif.config(DecayParam::Tanh).with_tau(4.0), 4.0),
     ];
     for (neuron, expected) in cases {
-        for (bn_init, want) in [(BnInit::Threshold, expected), (BnInit::Unit, 1.0)] {
+        for (init_scale, want) in [(InitScale::Threshold, expected), (InitScale::Unit, 1.0)] {
             let layer = SpikingConvConfig {
                 conv: ConvBnConfig::new(2, C_OUT, 3, 1),
                 neuron: neuron.clone(),
-                bn_init,
+                init_scale,
             }
             .init(&device)
             .unwrap();
             let got = gamma(&layer.conv_bn.bn);
             assert!(
                 max_abs_diff(&got, &[want; C_OUT]) < 1e-6,
-                "{neuron} with {bn_init}: gamma {got:?}, expected {want}"
+                "{neuron} with {init_scale}: gamma {got:?}, expected {want}"
             );
         }
     }
@@ -137,7 +145,7 @@ fn the_scale_starts_at_the_threshold_over_the_initial_spatial_decay() {
         channels_out: C_OUT,
         stride: 2,
         neuron: NeuronKind::Dalif.config(DecayParam::Tanh),
-        bn_init: BnInit::Threshold,
+        init_scale: InitScale::Threshold,
     }
     .init(&device)
     .unwrap();
@@ -149,4 +157,94 @@ fn the_scale_starts_at_the_threshold_over_the_initial_spatial_decay() {
         .as_ref()
         .expect("the stride changes the shape");
     assert!(max_abs_diff(&gamma(&shortcut.bn), &[half; C_OUT]) < 1e-6);
+}
+
+/// A linear layer straight into a neuron, and a classifier.
+#[derive(Module, Debug)]
+struct Mlp {
+    hidden: Linear,
+    neuron: DaLif,
+    out: Linear,
+}
+
+impl SpikingClassifier for Mlp {
+    fn trace<T: Tracer>(&self, t: &mut T, x: T::Value) -> T::Value {
+        let x = t.flatten("flatten", x);
+        let x = t.linear("hidden", &self.hidden, x);
+        let x = t.neuron("neuron", &self.neuron, x);
+        t.linear("out", &self.out, x)
+    }
+}
+
+#[test]
+fn a_linear_layer_feeding_a_neuron_is_scaled_to_the_threshold_on_a_batch() {
+    let device = Device::flex().autodiff();
+    let neuron = NeuronKind::Dalif
+        .config(DecayParam::Tanh)
+        .with_init(0.4, 0.5)
+        .with_v_th(0.8);
+    let mlp = init_seeded(&device, 5, || {
+        Ok::<_, NeuronError>(Mlp {
+            hidden: LinearConfig::new(64, 32).init(&device),
+            neuron: neuron.init(&device)?,
+            out: LinearConfig::new(32, 3).init(&device),
+        })
+    })
+    .unwrap();
+    // Inputs like pooled spikes: small and positive.
+    let x: Tensor<3> = tensor_from(
+        &to_f32(&normal(4 * 16 * 64, 0.1, 0.05, 2)),
+        [4, 16, 64],
+        &device,
+    );
+    let charge_std = |mlp: &Mlp| {
+        let y = tensor_vec(mlp.hidden.forward(x.clone()))
+            .iter()
+            .map(|v| v * 0.4)
+            .collect::<Vec<_>>();
+        let m = y.iter().sum::<f64>() / y.len() as f64;
+        (y.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / y.len() as f64).sqrt()
+    };
+    let before = charge_std(&mlp);
+    assert!(
+        before < 0.1,
+        "burn's default starts far below the threshold: {before}"
+    );
+    let params = learnable_params(&mlp);
+    let out_weight = tensor_vec(mlp.out.weight.val());
+    let mlp = scale_linear_charges(mlp, Activation::Features(x.clone()));
+    let after = charge_std(&mlp);
+    assert!((after - 0.8).abs() < 0.04, "charge std {after}, v_th 0.8");
+    assert_eq!(
+        learnable_params(&mlp),
+        params,
+        "the scaled layer still learns"
+    );
+    assert_eq!(
+        tensor_vec(mlp.out.weight.val()),
+        out_weight,
+        "the classifier feeds no neuron"
+    );
+}
+
+#[test]
+fn networks_whose_neurons_read_batch_norms_are_not_run_by_the_scaling() {
+    let device = Device::flex().autodiff();
+    let config = ModelConfig::new(ModelKind::CifarSmall, 1, 2, [8, 8]);
+    let net = init_seeded(&device, 1, || config.init(&device)).unwrap();
+    let x: Tensor<5> = tensor_from(
+        &to_f32(&normal(2 * 4 * 64, 0.0, 1.0, 3)),
+        [2, 4, 1, 8, 8],
+        &device,
+    );
+    let net = scale_linear_charges(net, Activation::Maps(x));
+    let Network::CifarSmall(net) = net else {
+        panic!("cifar-small")
+    };
+    for layer in &net.layers {
+        assert_eq!(
+            tensor_vec(layer.conv_bn.batches_tracked.value_sync()),
+            vec![0.0]
+        );
+    }
 }
