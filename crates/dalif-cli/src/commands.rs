@@ -6,7 +6,7 @@ use crate::training::{default_out, open_data, train_in};
 use anyhow::{Context, Result};
 use clap::Args;
 use dalif::models::{SpikingClassifier, learnable_params};
-use dalif::run::{RunDir, RunError, ablation};
+use dalif::run::{RunDir, RunError, ablation, seeds};
 use dalif::training::evaluate;
 use std::path::PathBuf;
 
@@ -45,8 +45,14 @@ pub struct AblateArgs {
     /// Also train DA-LIF with the other decay parametrisation (tanh vs sigmoid).
     #[arg(long)]
     compare_param: bool,
-    /// Folder of the ablation: one run directory per variant, and ablation.md / ablation.csv.
-    /// Variants already trained there are reused, partly trained ones resumed.
+    /// Train every variant with N seeds (--seed, --seed + 1, ...: initial weights and batch
+    /// order); the table gives each variant's mean, sd and 95% interval, and the paired
+    /// difference of each comparison the paper makes.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seeds: usize,
+    /// Folder of the ablation: a run directory <variant>/seed-<s>/ per variant and seed, and
+    /// ablation.md / ablation.csv. Runs already trained there are reused, partly trained ones
+    /// resumed.
     #[arg(long, value_name = "DIR", default_value = "runs/ablation")]
     out: PathBuf,
     #[command(flatten)]
@@ -134,12 +140,19 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 pub fn ablate(args: AblateArgs) -> Result<()> {
     let device = args.device.device()?;
     let base = args.config.resolve()?;
+    seeds::seeds(base.train.seed, args.seeds)?;
     open_data(&base)?;
-    let rows = ablation::run(&base, args.compare_param, &args.out, |dir, variant| {
-        let label = format!("[{}] ", variant.name);
-        let (network, metrics) = train_in(dir, &variant.config, &device, &label)?;
-        Ok::<_, anyhow::Error>((learnable_params(&network), metrics))
-    })
+    let rows = ablation::run(
+        &base,
+        args.compare_param,
+        args.seeds,
+        &args.out,
+        |dir, config, name| {
+            let label = format!("[{name} seed {}] ", config.train.seed);
+            let (network, metrics) = train_in(dir, config, &device, &label)?;
+            Ok::<_, anyhow::Error>((learnable_params(&network), metrics))
+        },
+    )
     .map_err(series_error)?;
     let (markdown, _) = ablation::table(&base, &rows);
     println!();

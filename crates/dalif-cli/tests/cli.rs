@@ -266,8 +266,9 @@ fn ablate_trains_every_variant_and_writes_the_table() {
             "dalif-sigmoid"
         ]
     );
+    assert!(rows.iter().all(|r| r[1] == "0"), "one seed, the default 0");
     let params = |name: &str| -> usize {
-        rows.iter().find(|r| r[0] == name).unwrap()[3]
+        rows.iter().find(|r| r[0] == name).unwrap()[4]
             .parse()
             .unwrap()
     };
@@ -276,18 +277,23 @@ fn ablate_trains_every_variant_and_writes_the_table() {
     assert_eq!(params("plif"), params("lif") + 4);
     assert_eq!(params("dalif-spatial-only"), params("lif") + 4);
     for r in &rows {
-        let acc: f64 = r[4].parse().unwrap();
-        let rate: f64 = r[6].parse().unwrap();
+        let acc: f64 = r[5].parse().unwrap();
+        let rate: f64 = r[7].parse().unwrap();
         assert!(
             (0.0..=1.0).contains(&acc) && rate > 0.0 && rate < 1.0,
             "{r:?}"
         );
     }
+    for name in names {
+        assert!(out_dir.join(name).join("seed-0/config.toml").is_file());
+    }
+    let md = std::fs::read_to_string(out_dir.join("ablation.md")).unwrap();
+    assert!(md.contains("| dalif | dalif | tanh |"), "{md}");
     assert!(
-        std::fs::read_to_string(out_dir.join("ablation.md"))
-            .unwrap()
-            .contains("| dalif |")
+        md.contains("| dalif - dalif-sigmoid | the tanh parametrisation beats sigmoid |"),
+        "{md}"
     );
+    assert!(md.contains("One seed per variant"), "{md}");
 
     // Run again: every variant is already trained, so the table comes back the same.
     let again = dalif(&args);
