@@ -44,7 +44,8 @@ enum Command {
     /// The run directory holds config.toml, metrics.jsonl (loss, accuracy, learning rate,
     /// alpha/beta and firing rate of every layer, per epoch), checkpoints (last and best) and
     /// log.txt. Ctrl-C stops after the current batch; the last completed epoch stays saved
-    /// and `--resume RUN_DIR` continues from it.
+    /// and `--resume RUN_DIR` continues from it. `--seeds N` trains N runs of the
+    /// configuration with consecutive seeds and gives the mean and 95% interval.
     Train(commands::TrainArgs),
     /// Evaluate a run's checkpoint, or weights exported as safetensors, on the test set.
     ///
