@@ -6,7 +6,7 @@ use crate::training::{default_out, open_data, train_in};
 use anyhow::{Context, Result};
 use clap::Args;
 use dalif::models::{SpikingClassifier, learnable_params};
-use dalif::run::{RunDir, RunError, ablation};
+use dalif::run::{RunConfig, RunDir, RunError, ablation, seeds};
 use dalif::training::evaluate;
 use std::path::PathBuf;
 
@@ -14,7 +14,8 @@ use std::path::PathBuf;
 pub struct TrainArgs {
     #[command(flatten)]
     config: ConfigArgs,
-    /// Run directory to create (it must not exist, or be empty). Default:
+    /// Run directory to create (it must not exist, or be empty); with --seeds N > 1, the
+    /// folder of the N runs, which the same command run again continues. Default:
     /// runs/<data>-<model>-<neuron>-<n> with the first free n.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
@@ -22,6 +23,12 @@ pub struct TrainArgs {
     /// (so no configuration flags).
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
     resume: Option<PathBuf>,
+    /// Train N runs with the seeds --seed, --seed + 1, ... (initial weights and batch order),
+    /// one run directory seed-<s>/ each under --out, and write seeds.md and seeds.csv there:
+    /// mean, sd and 95% interval of the test accuracy. Running the same command with the same
+    /// --out again reuses the finished runs and resumes a stopped one.
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "resume")]
+    seeds: usize,
     #[command(flatten)]
     device: DeviceArgs,
 }
@@ -45,24 +52,38 @@ pub struct AblateArgs {
     /// Also train DA-LIF with the other decay parametrisation (tanh vs sigmoid).
     #[arg(long)]
     compare_param: bool,
-    /// Folder of the ablation: one run directory per variant, and ablation.md / ablation.csv.
-    /// Variants already trained there are reused, partly trained ones resumed.
+    /// Train every variant with N seeds (--seed, --seed + 1, ...: initial weights and batch
+    /// order); the table gives each variant's mean, sd and 95% interval, and the paired
+    /// difference of each comparison the paper makes.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seeds: usize,
+    /// Folder of the ablation: a run directory <variant>/seed-<s>/ per variant and seed, and
+    /// ablation.md / ablation.csv. Runs already trained there are reused, partly trained ones
+    /// resumed.
     #[arg(long, value_name = "DIR", default_value = "runs/ablation")]
     out: PathBuf,
     #[command(flatten)]
     device: DeviceArgs,
 }
 
+/// Fails on the data and the network of `config` before anything is written.
+fn check(config: &RunConfig, device: &burn::tensor::Device) -> Result<()> {
+    let (train, _) = open_data(config)?;
+    config.train.augmentation.check(train.as_ref())?;
+    config.model.resolve(train.as_ref())?.init(device)?;
+    Ok(())
+}
+
 pub fn train(args: TrainArgs) -> Result<()> {
     let device = args.device.device()?;
+    if args.seeds != 1 {
+        return train_seeds(args, &device);
+    }
     let (dir, config) = match &args.resume {
         Some(path) => RunDir::open(path)?,
         None => {
             let config = args.config.resolve()?;
-            // Fail on the data and the network before anything is written.
-            let (train, _) = open_data(&config)?;
-            config.train.augmentation.check(train.as_ref())?;
-            config.model.resolve(train.as_ref())?.init(&device)?;
+            check(&config, &device)?;
             let out = args.out.clone().unwrap_or_else(|| default_out(&config));
             let dir = RunDir::create(&out, &config).map_err(|e| match e {
                 RunError::Exists(_) => anyhow::Error::new(e)
@@ -86,6 +107,30 @@ pub fn train(args: TrainArgs) -> Result<()> {
             best.epoch + 1
         );
     }
+    Ok(())
+}
+
+/// `dalif train --seeds N`: the configuration's N runs and their table.
+fn train_seeds(args: TrainArgs, device: &burn::tensor::Device) -> Result<()> {
+    let config = args.config.resolve()?;
+    seeds::seeds(config.train.seed, args.seeds)?;
+    check(&config, device)?;
+    let out = args.out.unwrap_or_else(|| default_out(&config));
+    println!("runs of {} seeds under {}", args.seeds, out.display());
+    let runs = seeds::run(&config, args.seeds, &out, |dir, config| {
+        let label = format!("[seed {}] ", config.train.seed);
+        let (network, metrics) = train_in(dir, config, device, &label)?;
+        Ok::<_, anyhow::Error>((learnable_params(&network), metrics))
+    })
+    .map_err(series_error)?;
+    let (markdown, _) = seeds::table(&config, &runs);
+    println!();
+    print!("{markdown}");
+    println!(
+        "\nwritten: {}, {}",
+        out.join("seeds.md").display(),
+        out.join("seeds.csv").display()
+    );
     Ok(())
 }
 
@@ -134,12 +179,19 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 pub fn ablate(args: AblateArgs) -> Result<()> {
     let device = args.device.device()?;
     let base = args.config.resolve()?;
+    seeds::seeds(base.train.seed, args.seeds)?;
     open_data(&base)?;
-    let rows = ablation::run(&base, args.compare_param, &args.out, |dir, variant| {
-        let label = format!("[{}] ", variant.name);
-        let (network, metrics) = train_in(dir, &variant.config, &device, &label)?;
-        Ok::<_, anyhow::Error>((learnable_params(&network), metrics))
-    })
+    let rows = ablation::run(
+        &base,
+        args.compare_param,
+        args.seeds,
+        &args.out,
+        |dir, config, name| {
+            let label = format!("[{name} seed {}] ", config.train.seed);
+            let (network, metrics) = train_in(dir, config, &device, &label)?;
+            Ok::<_, anyhow::Error>((learnable_params(&network), metrics))
+        },
+    )
     .map_err(series_error)?;
     let (markdown, _) = ablation::table(&base, &rows);
     println!();

@@ -44,18 +44,21 @@ enum Command {
     /// The run directory holds config.toml, metrics.jsonl (loss, accuracy, learning rate,
     /// alpha/beta and firing rate of every layer, per epoch), checkpoints (last and best) and
     /// log.txt. Ctrl-C stops after the current batch; the last completed epoch stays saved
-    /// and `--resume RUN_DIR` continues from it.
+    /// and `--resume RUN_DIR` continues from it. `--seeds N` trains N runs of the
+    /// configuration with consecutive seeds and gives the mean and 95% interval.
     Train(commands::TrainArgs),
     /// Evaluate a run's checkpoint, or weights exported as safetensors, on the test set.
     ///
     /// Prints loss, accuracy, and alpha, beta and firing rate of every spiking layer.
     /// `--weights FILE` alone takes the configuration stored in the file.
     Eval(commands::EvalArgs),
-    /// The paper's ablation: LIF, PLIF and DA-LIF variants with the same seed, data and budget.
+    /// The paper's ablation: LIF, PLIF and DA-LIF variants with the same seeds, data and budget.
     ///
     /// Trains LIF, PLIF, DA-LIF, spatial-only and temporal-only DA-LIF (and, with
-    /// --compare-param, DA-LIF with the other parametrisation) and writes a table of test
-    /// accuracy, firing rate and parameter count.
+    /// --compare-param, DA-LIF with the other parametrisation), each with --seeds N seeds, and
+    /// writes a table of test accuracy (mean, sd and 95% interval over the seeds), firing rate
+    /// and parameter count, and the paired differences of the comparisons the paper makes,
+    /// saying which of them the runs support.
     Ablate(commands::AblateArgs),
     /// Analyse a trained run: decays and firing rates per layer, operations and energy,
     /// parameters, training curves (Markdown, CSV, PNG and SVG charts).

@@ -1,5 +1,5 @@
 //! The `dalif` binary end to end on the embedded digits: train, eval, resume after Ctrl-C,
-//! ablate, and the errors (exit code 2, nothing overwritten).
+//! ablate, several seeds, and the errors (exit code 2, nothing overwritten).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -266,8 +266,9 @@ fn ablate_trains_every_variant_and_writes_the_table() {
             "dalif-sigmoid"
         ]
     );
+    assert!(rows.iter().all(|r| r[1] == "0"), "one seed, the default 0");
     let params = |name: &str| -> usize {
-        rows.iter().find(|r| r[0] == name).unwrap()[3]
+        rows.iter().find(|r| r[0] == name).unwrap()[4]
             .parse()
             .unwrap()
     };
@@ -276,24 +277,89 @@ fn ablate_trains_every_variant_and_writes_the_table() {
     assert_eq!(params("plif"), params("lif") + 4);
     assert_eq!(params("dalif-spatial-only"), params("lif") + 4);
     for r in &rows {
-        let acc: f64 = r[4].parse().unwrap();
-        let rate: f64 = r[6].parse().unwrap();
+        let acc: f64 = r[5].parse().unwrap();
+        let rate: f64 = r[7].parse().unwrap();
         assert!(
             (0.0..=1.0).contains(&acc) && rate > 0.0 && rate < 1.0,
             "{r:?}"
         );
     }
+    for name in names {
+        assert!(out_dir.join(name).join("seed-0/config.toml").is_file());
+    }
+    let md = std::fs::read_to_string(out_dir.join("ablation.md")).unwrap();
+    assert!(md.contains("| dalif | dalif | tanh |"), "{md}");
     assert!(
-        std::fs::read_to_string(out_dir.join("ablation.md"))
-            .unwrap()
-            .contains("| dalif |")
+        md.contains("| dalif - dalif-sigmoid | the tanh parametrisation beats sigmoid |"),
+        "{md}"
     );
+    assert!(md.contains("One seed per variant"), "{md}");
 
     // Run again: every variant is already trained, so the table comes back the same.
     let again = dalif(&args);
     assert!(again.status.success(), "{}", text(&again));
     let csv_again = std::fs::read_to_string(out_dir.join("ablation.csv")).unwrap();
     assert_eq!(csv_again, csv);
+}
+
+#[test]
+fn train_with_seeds_trains_a_run_per_seed_and_a_rerun_continues_them() {
+    let tmp = tempdir("seeds");
+    let out_dir = tmp.join("seeds");
+    let args = [
+        &["train", "--seeds", "2", "--seed", "7", "--out"][..],
+        &[out_dir.to_str().unwrap()],
+        &["--epochs", "1", "--steps", "2", "--batch-size", "32"],
+    ]
+    .concat();
+    let out = dalif(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("| 2 | "), "{}", text(&out));
+    for seed in ["seed-7", "seed-8"] {
+        assert_eq!(metrics(&out_dir.join(seed)).len(), 1, "{seed}");
+    }
+    let csv = std::fs::read_to_string(out_dir.join("seeds.csv")).unwrap();
+    let seeds: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(seeds, ["7", "8"]);
+    let md = std::fs::read_to_string(out_dir.join("seeds.md")).unwrap();
+    assert!(md.contains("seeds 7, 8"), "{md}");
+
+    // The same command again reuses both finished runs.
+    let again = dalif(&args);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("seeds.csv")).unwrap(),
+        csv
+    );
+    assert_eq!(metrics(&out_dir.join("seed-7")).len(), 1);
+
+    let zero = dalif(&[
+        "train",
+        "--seeds",
+        "0",
+        "--out",
+        tmp.join("zero").to_str().unwrap(),
+    ]);
+    assert_eq!(zero.status.code(), Some(2), "{}", text(&zero));
+    assert!(text(&zero).contains("at least 1"), "{}", text(&zero));
+    assert!(!tmp.join("zero").exists());
+    let resume = dalif(&[
+        "train",
+        "--seeds",
+        "2",
+        "--resume",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(resume.status.code(), Some(2), "{}", text(&resume));
+    assert!(
+        text(&resume).contains("cannot be used with"),
+        "{}",
+        text(&resume)
+    );
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! Runs: a configuration, a directory that keeps everything a run produces, and training
-//! that continues exactly where an interrupted run stopped.
+//! that continues exactly where an interrupted run stopped; series of runs: seeds, the
+//! ablation and the sweep.
 
 pub mod ablation;
 mod analyze;
 mod config;
 mod dir;
+pub mod seeds;
 pub mod sweep;
 
 pub use crate::models::ModelSpec;
