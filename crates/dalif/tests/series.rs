@@ -29,6 +29,7 @@ fn epoch(epoch: usize, test_accuracy: f64) -> EpochMetrics {
         alpha: vec![0.5, 0.5],
         beta: vec![0.5, 0.5],
         firing_rate: vec![0.1, 0.3],
+        init_firing_rate: None,
         seconds: 1.5,
         neuron: String::new(),
     }
