@@ -53,7 +53,9 @@ fn main() {
             alpha: vec![0.5, 0.25],
             beta: vec![0.75],
             firing_rate: vec![0.1, 0.2],
+            init_firing_rate: (epoch == 0).then(|| vec![0.05, 0.07]),
             seconds: 12.5,
+            neuron: String::new(),
         };
         lines += &serde_json::to_string(&m).unwrap();
         lines.push('\n');
