@@ -325,12 +325,21 @@ fn load_weights<M: SpikingClassifier>(
     record: burn::store::ModuleRecord,
     dir: &std::path::Path,
 ) -> Result<M, RunError> {
-    network
-        .try_load_record(record)
-        .map_err(|e| RunError::Corrupt {
+    network.try_load_record(record).map_err(|e| {
+        let e = e.to_string();
+        // Batch norms count their training batches since the running statistics started
+        // from the data; checkpoints written before hold no count.
+        let hint = if e.contains("batches_tracked") {
+            "; it was written by a dalif older than batch norms' batches_tracked, which \
+                 cannot continue it: retrain, or finish it with that version"
+        } else {
+            ""
+        };
+        RunError::Corrupt {
             path: dir.join("model.bpk"),
-            message: format!("does not fit the configured network: {e}"),
-        })
+            message: format!("does not fit the configured network: {e}{hint}"),
+        }
+    })
 }
 
 /// The run directory of one variant of a series (ablation, sweep): the run already at
