@@ -212,7 +212,8 @@ fn a_linear_layer_feeding_a_neuron_is_scaled_to_the_threshold_on_a_batch() {
     );
     let params = learnable_params(&mlp);
     let out_weight = tensor_vec(mlp.out.weight.val());
-    let mlp = scale_linear_charges(mlp, Activation::Features(x.clone()));
+    let batch = || Ok::<_, ()>(Activation::Features(x.clone()));
+    let mlp = scale_linear_charges(mlp, batch).unwrap();
     let after = charge_std(&mlp);
     assert!((after - 0.8).abs() < 0.04, "charge std {after}, v_th 0.8");
     assert_eq!(
@@ -237,7 +238,10 @@ fn networks_whose_neurons_read_batch_norms_are_not_run_by_the_scaling() {
         [2, 4, 1, 8, 8],
         &device,
     );
-    let net = scale_linear_charges(net, Activation::Maps(x));
+    let net = scale_linear_charges(net, || -> Result<Activation, ()> {
+        panic!("a network whose neurons all read batch norms is not run: {x:?}")
+    })
+    .unwrap();
     let Network::CifarSmall(net) = net else {
         panic!("cifar-small")
     };

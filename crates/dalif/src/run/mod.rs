@@ -226,8 +226,8 @@ pub fn train<M: SpikingClassifier>(
     // leaves the directory as it is.
     let (network, resume) = match dir.checkpoint(CheckpointKind::Last)? {
         None if config.model.init_scale == InitScale::Threshold => {
-            let batch = first_batch(train, &config.train, device)?;
-            (scale_linear_charges(network, batch), None)
+            let batch = || first_batch(train, &config.train, device);
+            (scale_linear_charges(network, batch)?, None)
         }
         None => (network, None),
         Some(c) => (

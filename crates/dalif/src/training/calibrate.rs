@@ -8,115 +8,89 @@
 //! deviation about 0.04, so it never reaches `v_th = 1` and, under Dspike (zero outside
 //! `[v_th/2, 3 v_th/2]`), passes no gradient at all to the layers below.
 
-use crate::layers::{Activation, ConvBn, Forward, Pool, SpikeMonitor, Tracer};
+use crate::layers::{Activation, ConvBn, Forward, Neurons, Pool, SpikeMonitor, Tracer};
 use crate::models::SpikingClassifier;
 use crate::neuron::DaLif;
 use burn::module::{ModuleMapper, Param, ParamId};
 use burn::nn::Linear;
 use burn::tensor::Tensor;
 
-/// Runs the forward pass and measures, for every linear layer whose output goes straight
-/// into a neuron, the factor that brings `alpha_0 (x W + b)` to standard deviation `v_th`.
-struct Measure<'a> {
-    forward: Forward<'a>,
-    /// The last operation's linear layer (weight, bias) and its output's standard deviation.
-    pending: Option<([ParamId; 2], f64)>,
-    factors: Vec<([ParamId; 2], f64)>,
+/// Runs `inner` and collects every linear layer whose output goes straight into a neuron:
+/// its (weight, bias) ids, its output, and the charge `v_th / alpha_0` it should have a
+/// standard deviation of. On `()` values (the description alone) it only finds them.
+struct LinearIntoNeuron<T: Tracer> {
+    inner: T,
+    /// The last operation, when it was a linear layer.
+    pending: Option<([ParamId; 2], T::Value)>,
+    found: Vec<([ParamId; 2], T::Value, f64)>,
 }
 
-impl Tracer for Measure<'_> {
-    type Value = Activation;
+impl<T: Tracer> LinearIntoNeuron<T> {
+    fn new(inner: T) -> Self {
+        Self {
+            inner,
+            pending: None,
+            found: Vec::new(),
+        }
+    }
+}
 
-    fn conv_bn(&mut self, name: &str, layer: &ConvBn, x: Activation) -> Activation {
+impl<T: Tracer> Tracer for LinearIntoNeuron<T> {
+    type Value = T::Value;
+
+    fn conv_bn(&mut self, name: &str, layer: &ConvBn, x: T::Value) -> T::Value {
         self.pending = None;
-        self.forward.conv_bn(name, layer, x)
+        self.inner.conv_bn(name, layer, x)
     }
 
-    fn neuron(&mut self, name: &str, neuron: &DaLif, x: Activation) -> Activation {
-        if let Some((ids, std)) = self.pending.take()
-            && std > 0.0
-        {
+    fn neuron(&mut self, name: &str, neuron: &DaLif, x: T::Value) -> T::Value {
+        if let Some((ids, y)) = self.pending.take() {
             let config = neuron.config();
             let (alpha, _) = config.initial_decays();
-            self.factors.push((ids, config.v_th / (alpha * std)));
+            self.found.push((ids, y, config.v_th / alpha));
         }
-        self.forward.neuron(name, neuron, x)
+        self.inner.neuron(name, neuron, x)
     }
 
-    fn add(&mut self, a: Activation, b: Activation) -> Activation {
+    fn add(&mut self, a: T::Value, b: T::Value) -> T::Value {
         self.pending = None;
-        self.forward.add(a, b)
+        self.inner.add(a, b)
     }
 
-    fn max_pool(&mut self, name: &str, pool: Pool, x: Activation) -> Activation {
+    fn max_pool(&mut self, name: &str, pool: Pool, x: T::Value) -> T::Value {
         self.pending = None;
-        self.forward.max_pool(name, pool, x)
+        self.inner.max_pool(name, pool, x)
     }
 
-    fn avg_pool(&mut self, name: &str, pool: Pool, x: Activation) -> Activation {
+    fn avg_pool(&mut self, name: &str, pool: Pool, x: T::Value) -> T::Value {
         self.pending = None;
-        self.forward.avg_pool(name, pool, x)
+        self.inner.avg_pool(name, pool, x)
     }
 
-    fn global_avg_pool(&mut self, name: &str, x: Activation) -> Activation {
+    fn global_avg_pool(&mut self, name: &str, x: T::Value) -> T::Value {
         self.pending = None;
-        self.forward.global_avg_pool(name, x)
+        self.inner.global_avg_pool(name, x)
     }
 
-    fn flatten(&mut self, name: &str, x: Activation) -> Activation {
+    fn flatten(&mut self, name: &str, x: T::Value) -> T::Value {
         self.pending = None;
-        self.forward.flatten(name, x)
+        self.inner.flatten(name, x)
     }
 
-    fn linear(&mut self, name: &str, layer: &Linear, x: Activation) -> Activation {
-        let y = self.forward.linear(name, layer, x);
-        let values: Tensor<1> = y.clone().into_features().flatten(0, 2).detach();
-        let mean = values.clone().mean();
-        let var = (values - mean).powf_scalar(2.0).mean();
-        let std = var.into_scalar::<f64>().sqrt();
+    fn linear(&mut self, name: &str, layer: &Linear, x: T::Value) -> T::Value {
+        let y = self.inner.linear(name, layer, x);
         let bias = layer.bias.as_ref().map_or(layer.weight.id, |b| b.id);
-        self.pending = Some(([layer.weight.id, bias], std));
+        self.pending = Some(([layer.weight.id, bias], y.clone()));
         y
     }
 }
 
-/// Whether some linear layer's output goes straight into a neuron: found from the description
-/// alone, so models without one are not run (a forward pass in training mode moves the batch
-/// norms' running statistics).
-#[derive(Default)]
-struct FeedsNeuron {
-    after_linear: bool,
-    found: bool,
-}
-
-impl Tracer for FeedsNeuron {
-    type Value = ();
-
-    fn conv_bn(&mut self, _: &str, _: &ConvBn, _: ()) {
-        self.after_linear = false;
-    }
-    fn neuron(&mut self, _: &str, _: &DaLif, _: ()) {
-        self.found |= self.after_linear;
-        self.after_linear = false;
-    }
-    fn add(&mut self, _: (), _: ()) {
-        self.after_linear = false;
-    }
-    fn max_pool(&mut self, _: &str, _: Pool, _: ()) {
-        self.after_linear = false;
-    }
-    fn avg_pool(&mut self, _: &str, _: Pool, _: ()) {
-        self.after_linear = false;
-    }
-    fn global_avg_pool(&mut self, _: &str, _: ()) {
-        self.after_linear = false;
-    }
-    fn flatten(&mut self, _: &str, _: ()) {
-        self.after_linear = false;
-    }
-    fn linear(&mut self, _: &str, _: &Linear, _: ()) {
-        self.after_linear = true;
-    }
+/// The standard deviation of all of `y`'s values.
+fn std(y: Activation) -> f64 {
+    let values: Tensor<1> = y.into_features().flatten(0, 2).detach();
+    let mean = values.clone().mean();
+    let var = (values - mean).powf_scalar(2.0).mean();
+    var.into_scalar::<f64>().sqrt()
 }
 
 /// Multiplies the parameters of the given ids by their factor.
@@ -141,32 +115,38 @@ impl ModuleMapper for Scale {
 const PASSES: usize = 4;
 
 /// `model` with every linear layer that feeds a neuron directly scaled (weights and bias) so
-/// that the neuron's first charge `alpha_0 (x W + b)` has standard deviation `v_th` on
-/// `batch`, measured with batch norm on batch statistics when `batch` lives on an autodiff
-/// device (as training sees the network); those forward passes (at most four) count towards
-/// the batch norms' running statistics. Models without such a layer come back untouched.
-pub fn scale_linear_charges<M: SpikingClassifier>(model: M, batch: Activation) -> M {
-    let mut feeds = FeedsNeuron::default();
-    model.trace(&mut feeds, ());
-    if !feeds.found {
-        return model;
+/// that the neuron's first charge `alpha_0 (x W + b)` has standard deviation `v_th` on the
+/// batch `batch` reads, measured with batch norm on batch statistics when it lives on an
+/// autodiff device (as training sees the network); those forward passes (at most four) count
+/// towards the batch norms' running statistics. Models without such a layer come back
+/// untouched, without reading the batch.
+pub fn scale_linear_charges<M: SpikingClassifier, E>(
+    model: M,
+    batch: impl FnOnce() -> Result<Activation, E>,
+) -> Result<M, E> {
+    let mut find = LinearIntoNeuron::new(Neurons::default());
+    model.trace(&mut find, ());
+    if find.found.is_empty() {
+        return Ok(model);
     }
+    let batch = batch()?;
     let mut model = model;
     for _ in 0..PASSES {
         let mut monitor = SpikeMonitor::off();
-        let mut measure = Measure {
-            forward: Forward {
-                monitor: &mut monitor,
-            },
-            pending: None,
-            factors: Vec::new(),
-        };
+        let mut measure = LinearIntoNeuron::new(Forward {
+            monitor: &mut monitor,
+        });
         model.trace(&mut measure, batch.clone());
-        let factors = measure.factors;
+        let factors: Vec<_> = (measure.found.into_iter())
+            .filter_map(|(ids, y, target)| {
+                let std = std(y);
+                (std > 0.0).then(|| (ids, target / std))
+            })
+            .collect();
         if factors.iter().all(|(_, f)| (f - 1.0).abs() < 0.05) {
             break;
         }
         model = model.map(&mut Scale(factors));
     }
-    model
+    Ok(model)
 }

@@ -233,6 +233,12 @@ fn tensors(
     Ok((input, labels))
 }
 
+/// The order in which epoch `epoch` (from 0) reads the training set: a function of the seed
+/// and the epoch alone, so a resumed run reads what an uninterrupted one would.
+fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    shuffled_indices(n, seed.wrapping_add(epoch as u64))
+}
+
 /// The first batch of a run's first epoch, in the order its first step reads it but without
 /// augmentation or mixing: what a run measures [`scale_linear_charges`](super::scale_linear_charges)
 /// on.
@@ -246,7 +252,7 @@ pub fn first_batch(
         sample_shape: train.sample_shape().to_vec(),
         labels: Vec::new(),
     };
-    for &i in shuffled_indices(train.len(), config.seed)
+    for &i in epoch_order(train.len(), config.seed, 0)
         .iter()
         .take(config.batch_size)
     {
@@ -419,7 +425,7 @@ impl Trainer {
         for epoch in self.state.epochs_done..config.epochs {
             let start = Instant::now();
             let plan = BatchPlan {
-                order: shuffled_indices(train.len(), config.seed.wrapping_add(epoch as u64)),
+                order: epoch_order(train.len(), config.seed, epoch),
                 batch_size: config.batch_size,
                 augmentation: Some((&config.augmentation, config.seed, epoch as u64)),
                 ahead: AHEAD,
