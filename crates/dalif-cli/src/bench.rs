@@ -1,14 +1,52 @@
 //! `dalif bench`: speed on the workloads of `shared/peers/workloads.md`.
 
+use crate::config_args::{DeviceArgs, TrainDeviceArgs};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use dalif::bench::neuron;
-use std::path::PathBuf;
+use dalif::bench::{neuron, train};
+use dalif::models::ModelKind;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum Bench {
-    /// One DA-LIF layer, forward over all T steps + backward (workload N), on the CPU.
+    /// One DA-LIF layer, forward over all T steps + backward (workload N).
     Neuron(NeuronArgs),
+    /// One training step of a zoo model on a random batch: forward, loss, backward, update
+    /// (workloads C and R; the paper's batch sizes on a GPU).
+    Train(TrainArgs),
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// The zoo model (cifar-small, resnet19, resnet20, resnet18, resnet34, vggsnn).
+    #[arg(long, default_value = "cifar-small")]
+    model: ModelKind,
+    /// Time steps T.
+    #[arg(long, default_value_t = 4)]
+    steps: usize,
+    /// Samples per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// One frame, CxHxW (32x32 colour images by default; 2x48x48 for event frames).
+    #[arg(long, default_value = "3x32x32")]
+    input: String,
+    /// Output classes.
+    #[arg(long, default_value_t = 10)]
+    classes: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 10)]
+    rounds: usize,
+    /// Untimed steps before timing.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Compute threads of the CPU kernels (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write the report (all step times) as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[command(flatten)]
+    device: TrainDeviceArgs,
 }
 
 #[derive(Args)]
@@ -31,12 +69,92 @@ pub struct NeuronArgs {
     /// Also write the full report (all per-call times) as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 pub fn run(bench: Bench) -> Result<()> {
     match bench {
         Bench::Neuron(args) => bench_neuron(args),
+        Bench::Train(args) => bench_train(args),
     }
+}
+
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("could not set the number of threads")?;
+    }
+    Ok(())
+}
+
+fn write_json(path: Option<&Path>, report: &impl serde::Serialize) -> Result<()> {
+    if let Some(path) = path {
+        let text = serde_json::to_string_pretty(report)?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn parse_frame(s: &str) -> Result<[usize; 3]> {
+    let dims: Vec<usize> = s
+        .split(['x', 'X'])
+        .map(|d| d.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--input '{s}' is not CxHxW, e.g. 3x32x32"))?;
+    match dims[..] {
+        [c, h, w] => Ok([c, h, w]),
+        _ => bail!("--input '{s}' is not CxHxW, e.g. 3x32x32"),
+    }
+}
+
+fn bench_train(args: TrainArgs) -> Result<()> {
+    set_threads(args.threads)?;
+    let bench = train::TrainBench {
+        model: args.model,
+        steps: args.steps,
+        batch_size: args.batch_size,
+        input: parse_frame(&args.input)?,
+        classes: args.classes,
+        warmup: args.warmup,
+        rounds: args.rounds,
+    };
+    let device = args.device.autodiff()?;
+    let r = train::run(&bench, &device)?;
+    let mb = |b: Option<u64>| b.map_or("-".to_string(), |b| format!("{:.0}", b as f64 / 1e6));
+    println!(
+        "Training step, {} T={} B={} {:?} on {}{}, {} threads, {} timed steps (warm-up {})",
+        r.model,
+        r.steps,
+        r.batch_size,
+        r.input,
+        args.device.device.device,
+        if r.checkpointing {
+            " with checkpointing"
+        } else {
+            ""
+        },
+        r.threads,
+        r.timings.times_ms.len(),
+        args.warmup
+    );
+    println!();
+    println!("| median ms | min ms | IQR ms | samples/s | peak RSS MB | device peak MB |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let t = &r.timings;
+    println!(
+        "| {:.1} | {:.1} | {:.1}-{:.1} | {:.1} | {} | {} |",
+        t.median_ms,
+        t.min_ms,
+        t.q1_ms,
+        t.q3_ms,
+        r.samples_per_second,
+        mb(r.peak_rss_bytes),
+        mb(r.device_peak_bytes)
+    );
+    write_json(args.json.as_deref(), &r)
 }
 
 fn parse_shape(s: &str) -> Result<Vec<usize>> {
@@ -50,20 +168,24 @@ fn parse_shape(s: &str) -> Result<Vec<usize>> {
 }
 
 fn bench_neuron(args: NeuronArgs) -> Result<()> {
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("could not set the number of threads")?;
-    }
+    set_threads(args.threads)?;
     if args.rounds == 0 {
         bail!("--rounds must be at least 1");
     }
     let shape = parse_shape(&args.shape)?;
     let variants: Vec<&str> = args.variants.split(',').map(str::trim).collect();
-    let report = neuron::run(&shape, &variants, args.warmup, args.rounds)?;
+    let device = args.device.device()?;
+    let name = args.device.device.to_string();
+    let report = neuron::run(
+        &shape,
+        &variants,
+        args.warmup,
+        args.rounds,
+        (&device, &name),
+    )?;
     println!(
-        "Neuron fwd+bwd, shape {:?}, {} threads, {} interleaved rounds (warm-up {}), spike rate {:.3}, saved for backward {:.1} MB",
+        "Neuron fwd+bwd on {}, shape {:?}, {} threads, {} interleaved rounds (warm-up {}), spike rate {:.3}, saved for backward {:.1} MB",
+        report.device,
         report.shape,
         report.threads,
         report.rounds,
@@ -85,9 +207,5 @@ fn bench_neuron(args: NeuronArgs) -> Result<()> {
             neuron::describe(&t.name)
         );
     }
-    if let Some(path) = args.json {
-        let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
+    write_json(args.json.as_deref(), &report)
 }

@@ -1,6 +1,6 @@
 //! `dalif train`, `eval`, `ablate` and `presets`.
 
-use crate::config_args::{ConfigArgs, DeviceArgs};
+use crate::config_args::{ConfigArgs, DeviceArgs, TrainDeviceArgs};
 use crate::source::SourceArgs;
 use crate::training::{default_out, open_data, train_in};
 use anyhow::{Context, Result};
@@ -30,7 +30,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "resume")]
     seeds: usize,
     #[command(flatten)]
-    device: DeviceArgs,
+    device: TrainDeviceArgs,
 }
 
 #[derive(Args)]
@@ -63,7 +63,7 @@ pub struct AblateArgs {
     #[arg(long, value_name = "DIR", default_value = "runs/ablation")]
     out: PathBuf,
     #[command(flatten)]
-    device: DeviceArgs,
+    device: TrainDeviceArgs,
 }
 
 /// Fails on the data and the network of `config` before anything is written.
@@ -75,7 +75,7 @@ fn check(config: &RunConfig, device: &burn::tensor::Device) -> Result<()> {
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    let device = args.device.device()?;
+    let device = args.device.autodiff()?;
     if args.seeds != 1 {
         return train_seeds(args, &device);
     }
@@ -177,7 +177,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 }
 
 pub fn ablate(args: AblateArgs) -> Result<()> {
-    let device = args.device.device()?;
+    let device = args.device.autodiff()?;
     let base = args.config.resolve()?;
     seeds::seeds(base.train.seed, args.seeds)?;
     open_data(&base)?;

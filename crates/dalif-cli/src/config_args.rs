@@ -1,9 +1,10 @@
 //! The flags that set a run's configuration, on top of a preset or the defaults.
 
 use crate::names::name_of;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::Args;
+use dalif::device::DeviceSpec;
 use dalif::layers::InitScale;
 use dalif::models::ModelKind;
 use dalif::neuron::{DecayParam, NeuronKind, Reset, Surrogate};
@@ -315,26 +316,40 @@ impl ConfigArgs {
 /// Where computations run.
 #[derive(Args, Debug)]
 pub struct DeviceArgs {
-    /// cpu (burn's Flex backend, the default), or, in builds with the feature of that name,
-    /// wgpu (GPU through Vulkan/Metal/DX12), tch (libtorch, CPU).
+    /// cpu (burn's Flex backend, the default), or, in builds with the feature of that name:
+    /// wgpu, wgpu:N (the N-th discrete GPU), wgpu:cpu (a software Vulkan driver); cuda:N;
+    /// tch (libtorch on the CPU), tch-cuda:N.
     #[arg(long, default_value = "cpu")]
-    pub device: String,
+    pub device: DeviceSpec,
 }
 
 impl DeviceArgs {
+    /// The device, without autodiff.
     pub fn device(&self) -> Result<Device> {
-        match self.device.as_str() {
-            "cpu" => Ok(Device::flex()),
-            #[cfg(feature = "wgpu")]
-            "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::default())),
-            #[cfg(feature = "tch")]
-            "tch" => Ok(Device::libtorch()),
-            // A guard, not a pattern: with every feature built in, nothing reaches it.
-            other if ["wgpu", "tch"].contains(&other) => bail!(
-                "this dalif was built without the '{other}' feature: rebuild with \
-                 `cargo install --path crates/dalif-cli --features {other}`"
-            ),
-            other => bail!("unknown device '{other}' (expected cpu, wgpu or tch)"),
-        }
+        Ok(self.device.device()?)
+    }
+}
+
+/// Where and how training computes.
+#[derive(Args, Debug)]
+pub struct TrainDeviceArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Trade compute for memory in training: the backward recomputes each spiking block's
+    /// batch norm, neurons and spikes from the block's convolution output instead of keeping
+    /// them (burn's balanced gradient checkpointing). The results are the same.
+    #[arg(long)]
+    pub checkpointing: bool,
+}
+
+impl TrainDeviceArgs {
+    /// The device for training: autodiff, checkpointed with `--checkpointing`.
+    pub fn autodiff(&self) -> Result<Device> {
+        let device = self.device.device()?.autodiff();
+        Ok(if self.checkpointing {
+            device.gradient_checkpointing()
+        } else {
+            device
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! `dalif sweep`: the paper's motivation figure ([`dalif::run::sweep`]), with its heatmap.
 
 use crate::commands::series_error;
-use crate::config_args::{ConfigArgs, DeviceArgs};
+use crate::config_args::{ConfigArgs, TrainDeviceArgs};
 use crate::training::{open_data, train_in};
 use anyhow::Result;
 use clap::Args;
@@ -22,12 +22,12 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR", default_value = "runs/sweep")]
     out: PathBuf,
     #[command(flatten)]
-    device: DeviceArgs,
+    device: TrainDeviceArgs,
 }
 
 pub fn run(args: SweepArgs) -> Result<()> {
     let base = args.config.resolve()?;
-    let device = args.device.device()?;
+    let device = args.device.autodiff()?;
     open_data(&base)?;
     let result = sweep::run(&base, args.grid, &args.out, |dir, config, name| {
         let (_, metrics) = train_in(dir, config, &device, &format!("[{name}] "))?;

@@ -64,8 +64,9 @@ fn describe(config: &RunConfig, train: &dyn Dataset, test: &dyn Dataset) -> Stri
     )
 }
 
-/// Trains the run in `dir`, reporting on the terminal; on Ctrl-C or a failed save, says how
-/// to continue. Returns the trained network and the run's metrics.
+/// Trains the run in `dir` on `device` (an autodiff device), reporting on the terminal; on
+/// Ctrl-C or a failed save, says how to continue. Returns the trained network and the run's
+/// metrics.
 pub fn train_in(
     dir: &RunDir,
     config: &RunConfig,
@@ -89,7 +90,7 @@ pub fn train_in(
         run::zoo,
         train.as_ref(),
         test.as_ref(),
-        &device.clone().autodiff(),
+        device,
         &mut progress,
     ) {
         Err(RunError::Train(TrainError::Stopped { epochs_done })) => {

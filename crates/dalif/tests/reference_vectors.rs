@@ -159,7 +159,7 @@ fn layer_on_libtorch_matches_every_reference_vector() {
     check_layer_on(Device::libtorch().autodiff());
 }
 
-/// On a wgpu device (a GPU, or a software Vulkan driver) the operation is the fallback.
+/// On a wgpu device (a GPU, or a software Vulkan driver) the operation is the CubeCL kernel.
 #[cfg(feature = "wgpu")]
 #[test]
 fn layer_on_wgpu_matches_every_reference_vector() {

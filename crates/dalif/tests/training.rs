@@ -600,3 +600,98 @@ fn the_first_metrics_line_holds_the_firing_rates_at_initialisation() {
         "firing rates at initialisation {recorded:?}"
     );
 }
+
+/// Trains `config` on `device` into a fresh run directory `name`; returns the metrics without
+/// their times.
+fn metrics_on(
+    device: &Device,
+    config: &RunConfig,
+    name: &str,
+    data: (&InMemoryDataset, &InMemoryDataset),
+) -> Vec<EpochMetrics> {
+    let dir = RunDir::create(&tempdir(name).join("run"), config).unwrap();
+    run::train(&dir, config, run::zoo, data.0, data.1, device, &mut Quiet).unwrap();
+    without_time(dir.metrics().unwrap())
+}
+
+/// `--checkpointing` recomputes in the backward what the forward did not keep (batch norm's
+/// element-wise operations, the neurons' potentials and spikes): the same numbers, bit for bit.
+#[test]
+fn gradient_checkpointing_changes_no_number() {
+    let data = halves(32, 5);
+    let (train_set, test_set) = stratified_split(&data, 0.25, 0).unwrap();
+    let config = run_config(2);
+    let plain = Device::flex().autodiff();
+    let checkpointed = Device::flex().autodiff().gradient_checkpointing();
+    let a = metrics_on(&plain, &config, "ckpt-plain", (&train_set, &test_set));
+    let b = metrics_on(&checkpointed, &config, "ckpt-on", (&train_set, &test_set));
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b, "checkpointing changed the training");
+}
+
+/// The whole path on a wgpu device (a GPU, or Mesa's lavapipe on the CPU): forward, backward
+/// through the CubeCL neuron kernels, optimiser, checkpoint, stop, resume, evaluation; the
+/// numbers close to the CPU's.
+#[cfg(feature = "wgpu")]
+#[test]
+fn trains_stops_resumes_and_evaluates_on_wgpu() {
+    let gpu = Device::wgpu(burn::tensor::DeviceKind::default()).autodiff();
+    let data = halves(32, 6);
+    let (train_set, test_set) = stratified_split(&data, 0.25, 0).unwrap();
+    let config = run_config(2);
+    let straight = metrics_on(&gpu, &config, "wgpu-straight", (&train_set, &test_set));
+
+    let path = tempdir("wgpu-stopped").join("run");
+    let stopped = RunDir::create(&path, &config).unwrap();
+    let mut hooks = StopAfter { after: 1, done: 0 };
+    let err = run::train(
+        &stopped,
+        &config,
+        run::zoo,
+        &train_set,
+        &test_set,
+        &gpu,
+        &mut hooks,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        RunError::Train(TrainError::Stopped { epochs_done: 1 })
+    ));
+    let (reopened, read_config) = RunDir::open(&path).unwrap();
+    run::train(
+        &reopened,
+        &read_config,
+        run::zoo,
+        &train_set,
+        &test_set,
+        &gpu,
+        &mut Quiet,
+    )
+    .unwrap();
+    let resumed = without_time(reopened.metrics().unwrap());
+    assert_eq!(resumed.len(), 2);
+    for (r, s) in resumed.iter().zip(&straight) {
+        assert!(
+            (r.train_loss - s.train_loss).abs() <= 1e-4 && r.test_accuracy == s.test_accuracy,
+            "resumed on wgpu {r:?}\nstraight on wgpu {s:?}"
+        );
+    }
+
+    let cpu = metrics_on(
+        &Device::flex().autodiff(),
+        &config,
+        "wgpu-cpu",
+        (&train_set, &test_set),
+    );
+    for (g, c) in straight.iter().zip(&cpu) {
+        assert!(g.train_loss.is_finite() && g.test_loss.is_finite(), "{g:?}");
+        assert!(
+            (g.train_loss - c.train_loss).abs() <= 0.05,
+            "epoch {}: train loss {} on wgpu, {} on the CPU",
+            g.epoch,
+            g.train_loss,
+            c.train_loss
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! one each round; per variant: median, min, inter-quartile range.
 
 pub mod neuron;
+pub mod train;
 
 use serde::Serialize;
 use std::time::Instant;

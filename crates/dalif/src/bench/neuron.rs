@@ -1,13 +1,12 @@
 //! Workload N of `shared/peers/workloads.md`: one DA-LIF layer, forward over all T steps and
 //! backward from an upstream gradient G, with `X = 1 + N(0,1)`, `G = N(0,1)`, per-layer
 //! sigmoid-parametrised decays at `w_a = w_b = 0` (alpha = beta = 0.5), hard reset,
-//! Sigmoid(4) surrogate, v_th = 1.
+//! Sigmoid(4) surrogate, v_th = 1. On any device: each timed call waits for it.
 
 use super::{Timings, Variant, interleaved};
 use crate::neuron::op::{DaLifBackend, DaLifOp, Implementation};
 use crate::neuron::{DaLifConfig, DecayParam, Reset, SpikeFunction, Surrogate};
-use burn::backend::Flex;
-use burn::backend::flex::FlexTensor;
+use burn::backend::Dispatch;
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::Serialize;
 
@@ -18,13 +17,13 @@ pub const VARIANTS: [&str; 3] = ["layer", "fused-op", "fallback-op"];
 pub fn describe(variant: &str) -> &'static str {
     match variant {
         "layer" => {
-            "DaLif layer on Flex+autodiff: fresh x.require_grad, forward, L = sum(S*G), backward; grads of x, w_a, w_b (L adds one mul, one sum and their backward)"
+            "DaLif layer under autodiff: fresh x.require_grad, forward, L = sum(S*G), backward; grads of x, w_a, w_b (L adds one mul, one sum and their backward)"
         }
         "fused-op" => {
-            "fused Flex kernel, operation level: forward then backward from G (= S.backward(G)); dL/dX, dL/dalpha, dL/dbeta"
+            "the device's fused kernel (Flex or CubeCL), operation level: forward then backward from G (= S.backward(G)); dL/dX, dL/dalpha, dL/dbeta"
         }
         "fallback-op" => {
-            "tensor-op fallback on Flex, operation level: forward then backward from G"
+            "tensor-op fallback on the device, operation level: forward then backward from G"
         }
         _ => "unknown",
     }
@@ -42,6 +41,8 @@ pub fn named_shape(name: &str) -> Option<Vec<usize>> {
 /// The result of [`run`], as `dalif bench neuron` writes it (JSON).
 #[derive(Debug, Clone, Serialize)]
 pub struct NeuronReport {
+    /// The device, as `--device` names it.
+    pub device: String,
     /// The input shape `[T, ...]`.
     pub shape: Vec<usize>,
     /// Worker threads of the fused kernel (rayon's pool).
@@ -68,11 +69,6 @@ fn op() -> DaLifOp {
     }
 }
 
-fn primitive<const D: usize>(t: Tensor<D>) -> FlexTensor {
-    t.try_into_primitive::<Flex>()
-        .expect("benchmark tensors live on Flex")
-}
-
 /// A neuron benchmark that cannot run as asked.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum BenchError {
@@ -87,13 +83,14 @@ pub enum BenchError {
     Neuron(#[from] crate::neuron::NeuronError),
 }
 
-/// Times the `variants` on `shape` (`[T, ...]`). The decays are per layer, so the work is
-/// that of the `[T, n]` view of the shape.
+/// Times the `variants` on `shape` (`[T, ...]`) on `device` (named `name` in the report).
+/// The decays are per layer, so the work is that of the `[T, n]` view of the shape.
 pub fn run(
     shape: &[usize],
     variants: &[&str],
     warmup: usize,
     rounds: usize,
+    (device, name): (&Device, &str),
 ) -> Result<NeuronReport, BenchError> {
     if shape.len() < 2 || shape.contains(&0) {
         return Err(BenchError::Shape(shape.to_vec()));
@@ -102,18 +99,24 @@ pub fn run(
         return Err(BenchError::UnknownVariant(v.to_string()));
     }
     let (steps, n) = (shape[0], shape[1..].iter().product::<usize>());
-    let device = Device::flex();
+    let device = device.clone().without_autodiff();
     device.seed(1234);
     let x = Tensor::<2>::random([steps, n], Distribution::Normal(1.0, 1.0), &device);
     let g = Tensor::<2>::random([steps, n], Distribution::Normal(0.0, 1.0), &device);
-    let (xp, gp) = (primitive(x.clone()), primitive(g.clone()));
-    let half = primitive(Tensor::<1>::full([1], 0.5, &device));
+    let (xp, gp) = (x.clone().into_dispatch(), g.clone().into_dispatch());
+    let half = Tensor::<1>::full([1], 0.5, &device).into_dispatch();
 
     let spikes =
-        <Flex as DaLifBackend>::dalif_forward(xp.clone(), half.clone(), half.clone(), op()).spikes;
-    let spike_rate = Tensor::<2>::from_primitive::<Flex>(spikes)
+        <Dispatch as DaLifBackend>::dalif_forward(xp.clone(), half.clone(), half.clone(), op())
+            .spikes;
+    let spike_rate = Tensor::<2>::from_dispatch(spikes)
         .mean()
         .into_scalar::<f64>();
+    // Waits for the device after each call, so a call's time is its work's.
+    let wait = {
+        let device = device.clone();
+        move || device.sync().expect("the device finishes its work")
+    };
 
     let ad = device.clone().autodiff();
     let layer = DaLifConfig::dalif()
@@ -124,7 +127,7 @@ pub fn run(
     for &name in variants {
         let call: Box<dyn FnMut()> = match name {
             "layer" => {
-                let (layer, x, g) = (&layer, x_ad.clone(), g_ad.clone());
+                let (layer, x, g, wait) = (&layer, x_ad.clone(), g_ad.clone(), wait.clone());
                 Box::new(move || {
                     let x = x.clone().require_grad();
                     let loss = (layer.forward(x.clone()) * g.clone()).sum();
@@ -135,16 +138,20 @@ pub fn run(
                         gx.is_some() && gw.is_some(),
                         "gradients reach x and the decays"
                     );
+                    wait();
                 })
             }
             _ => {
                 let imp = if name == "fused-op" {
-                    Implementation::<Flex>::native()
+                    Implementation::<Dispatch>::native()
                 } else {
-                    Implementation::<Flex>::fallback()
+                    Implementation::<Dispatch>::fallback()
                 };
-                let (x, g, a) = (xp.clone(), gp.clone(), half.clone());
-                Box::new(move || drop(imp.forward_backward(&x, &a, &a, &g, op())))
+                let (x, g, a, wait) = (xp.clone(), gp.clone(), half.clone(), wait.clone());
+                Box::new(move || {
+                    drop(imp.forward_backward(&x, &a, &a, &g, op()));
+                    wait();
+                })
             }
         };
         list.push(Variant {
@@ -154,6 +161,7 @@ pub fn run(
     }
     let timings = interleaved(&mut list, warmup, rounds);
     Ok(NeuronReport {
+        device: name.to_string(),
         shape: shape.to_vec(),
         threads: rayon::current_num_threads(),
         rounds,

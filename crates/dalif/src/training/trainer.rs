@@ -402,6 +402,29 @@ impl Trainer {
         &self.config
     }
 
+    /// Backward from `loss`, then one optimiser step at rate `lr`.
+    fn update<M: SpikingClassifier>(&mut self, model: M, loss: Tensor<1>, lr: f64) -> M {
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.state.step += 1;
+        self.optimizer.step(lr, model, grads)
+    }
+
+    /// One training step on one batch at the configured peak rate, as [`fit`](Self::fit)
+    /// takes it (without mixing or the schedule): forward over the T steps of `input`, the
+    /// configured loss, backward, optimiser update. Returns the updated model and the loss.
+    /// The model and the input must live on an autodiff device.
+    pub fn step<M: SpikingClassifier>(
+        &mut self,
+        model: M,
+        input: Activation,
+        labels: Tensor<1, Int>,
+    ) -> (M, Tensor<1>) {
+        let logits = model.forward(input);
+        let (loss, _) = score(logits, labels, &self.config);
+        let lr = self.config.lr;
+        (self.update(model, loss.clone(), lr), loss)
+    }
+
     /// Trains `model` from the current state to `config.epochs`, evaluating on `test` after
     /// every epoch. `device` must be an autodiff device.
     pub fn fit<M: SpikingClassifier>(
@@ -473,10 +496,8 @@ impl Trainer {
                 loss_sum += loss.clone().into_scalar::<f64>() * n as f64;
                 correct += c;
                 seen += n;
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
                 lr = schedule.lr(self.state.step);
-                slot = Some(self.optimizer.step(lr, model, grads));
-                self.state.step += 1;
+                slot = Some(self.update(model, loss, lr));
                 i += 1;
                 observer.batch_end(&BatchProgress {
                     epoch,

@@ -27,12 +27,16 @@
 //! learnable weights behind them. Only `V` (and the input `X`, which the caller holds anyway)
 //! is kept for the backward pass: `S` and `H[t-1]` are recomputed from `V`.
 //!
-//! Implementations: a fused multi-threaded kernel on the `Flex` CPU backend (`cpu.rs`), a
-//! composition of tensor operations for every other backend ([`fallback`]), and the autodiff
-//! wrapper that records one graph node whose backward calls `dalif_backward` (`autodiff.rs`).
+//! Implementations: a fused multi-threaded kernel on the `Flex` CPU backend (`cpu.rs`), CubeCL
+//! kernels for every CubeCL runtime, wgpu and CUDA among them (`cube.rs`; under burn's
+//! operation fusion the call is one opaque operation of the stream), a composition of tensor
+//! operations for every other backend ([`fallback`]), and the autodiff wrapper that records
+//! one graph node whose backward calls `dalif_backward` (`autodiff.rs`).
 
 mod autodiff;
 mod cpu;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod cube;
 pub mod fallback;
 
 use super::{Reset, SpikeFunction, Surrogate};
@@ -56,6 +60,7 @@ pub struct DaLifOp {
 
 /// The forward outputs: spikes `S` and the pre-reset membrane potential `V`, both `[T, ...]`.
 #[derive(ExtensionType, Debug, Clone)]
+#[extension_type(fusion: cfg(any(feature = "wgpu", feature = "cuda")))]
 pub struct DaLifTrace<B: Backend> {
     /// `S`, `[T, ...]`.
     pub spikes: FloatTensor<B>,
@@ -63,16 +68,18 @@ pub struct DaLifTrace<B: Backend> {
     pub potential: FloatTensor<B>,
 }
 
-/// Backends that run the DA-LIF operation. `Flex` has a fused kernel; every other backend
-/// uses the default bodies, built from tensor operations.
+/// Backends that run the DA-LIF operation. `Flex` and the CubeCL backend have fused kernels;
+/// every other backend uses the default bodies, built from tensor operations.
 #[backend_extension(
     Flex,
     Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    Fusion: cfg(any(feature = "wgpu", feature = "cuda")),
     LibTorch: cfg(feature = "tch"),
     Autodiff
 )]
 pub trait DaLifBackend: Backend {
     /// Forward over all T steps. `x`: `[T, ...]`; `alpha`, `beta`: `[1]` or `[C]`.
+    #[fusion(meta = |x, _, _, _| DaLifTraceMetadata { spikes: x.clone(), potential: x.clone() })]
     fn dalif_forward(
         x: FloatTensor<Self>,
         alpha: FloatTensor<Self>,
@@ -84,6 +91,7 @@ pub trait DaLifBackend: Backend {
 
     /// Backward over all T steps from `grad_spikes = dL/dS`, given the forward's input `x`
     /// and potential `v`. Returns `(dL/dX, dL/dalpha, dL/dbeta)`.
+    #[fusion(meta = |x, _, alpha, beta, _, _| (x.clone(), alpha.clone(), beta.clone()))]
     fn dalif_backward(
         x: FloatTensor<Self>,
         potential: FloatTensor<Self>,
@@ -119,7 +127,27 @@ impl DaLifBackend for burn::backend::Flex {
 }
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
-impl DaLifBackend for burn::backend::Cube {}
+impl DaLifBackend for burn_cubecl::CubeBackend {
+    fn dalif_forward(
+        x: FloatTensor<Self>,
+        alpha: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        op: DaLifOp,
+    ) -> DaLifTrace<Self> {
+        cube::forward(x, alpha, beta, op)
+    }
+
+    fn dalif_backward(
+        x: FloatTensor<Self>,
+        potential: FloatTensor<Self>,
+        alpha: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        grad_spikes: FloatTensor<Self>,
+        op: DaLifOp,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        cube::backward(x, potential, alpha, beta, grad_spikes, op)
+    }
+}
 
 #[cfg(feature = "tch")]
 impl DaLifBackend for burn::backend::LibTorch {}

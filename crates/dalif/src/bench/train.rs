@@ -1,0 +1,199 @@
+//! One training step of a zoo model on any device (workloads C and R of
+//! `shared/peers/workloads.md`, and the paper's batch sizes on a GPU): forward over T steps of
+//! a fixed random batch, cross-entropy of the mean logits, backward, SGD-momentum update,
+//! exactly as [`Trainer::step`] runs it in training. Each timed call waits for the device.
+
+use super::{Timings, Variant, interleaved};
+use crate::layers::Activation;
+use crate::models::{ModelConfig, ModelError, ModelKind, Network};
+use crate::training::{TrainConfig, Trainer};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use serde::Serialize;
+
+/// What one training-step benchmark runs.
+#[derive(Clone, Debug)]
+pub struct TrainBench {
+    /// The zoo model, with DA-LIF neurons.
+    pub model: ModelKind,
+    /// Time steps T.
+    pub steps: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// `[C, H, W]` of one frame (the batch is `[T, B, C, H, W]`).
+    pub input: [usize; 3],
+    /// Output classes.
+    pub classes: usize,
+    /// Untimed steps before the rounds.
+    pub warmup: usize,
+    /// Timed steps.
+    pub rounds: usize,
+}
+
+/// The result of [`run`], as `dalif bench train` writes it (JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    /// The model's name.
+    pub model: String,
+    /// Time steps T.
+    pub steps: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// `[C, H, W]`.
+    pub input: [usize; 3],
+    /// Whether the device recomputes activations in the backward (gradient checkpointing).
+    pub checkpointing: bool,
+    /// Worker threads of the CPU kernels (rayon's pool).
+    pub threads: usize,
+    /// The timed steps.
+    pub timings: Timings,
+    /// `batch_size` over the median step time.
+    pub samples_per_second: f64,
+    /// The process's peak resident memory so far (Linux `VmHWM`), in bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// The peak of the device's memory pools (GPU backends), in bytes.
+    pub device_peak_bytes: Option<u64>,
+}
+
+/// A training-step benchmark that cannot run as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainBenchError {
+    /// Zero steps, samples, rounds or classes, or an empty frame.
+    #[error("{0}")]
+    Config(String),
+    /// The model cannot be built for this input.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The benchmark ran on a device without autodiff.
+    #[error("the device has no autodiff: pass device.autodiff()")]
+    NotAutodiff,
+    /// The device failed to finish its work.
+    #[error("the device failed: {0}")]
+    Device(String),
+}
+
+/// Times training steps of `bench.model` on `device` (an autodiff device; its gradient
+/// checkpointing is kept).
+pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenchError> {
+    let [c, h, w] = bench.input;
+    if bench.steps == 0 || bench.batch_size == 0 || bench.rounds == 0 || bench.classes < 2 {
+        return Err(TrainBenchError::Config(format!(
+            "steps, batch size and rounds must be at least 1 and classes at least 2, got {}, \
+             {}, {} and {}",
+            bench.steps, bench.batch_size, bench.rounds, bench.classes
+        )));
+    }
+    if c * h * w == 0 {
+        return Err(TrainBenchError::Config(format!(
+            "the input {:?} is empty",
+            bench.input
+        )));
+    }
+    if !device.is_autodiff() {
+        return Err(TrainBenchError::NotAutodiff);
+    }
+    device.seed(1234);
+    let model: Network = ModelConfig::new(bench.model, c, bench.classes, [h, w]).init(device)?;
+    let shape = [bench.steps, bench.batch_size, c, h, w];
+    let input = Tensor::<5>::random(shape, Distribution::Normal(0.0, 1.0), device);
+    let labels = Tensor::<1, Int>::random(
+        [bench.batch_size],
+        Distribution::Uniform(0.0, bench.classes as f64),
+        device,
+    );
+    let config = TrainConfig {
+        batch_size: bench.batch_size,
+        steps: bench.steps,
+        ..TrainConfig::default()
+    };
+    let mut trainer =
+        Trainer::new(config, &model).map_err(|e| TrainBenchError::Config(e.to_string()))?;
+    let mut slot = Some(model);
+    let mut failure = None;
+    let mut step = || {
+        let model = slot.take().expect("the model is put back after every step");
+        let (model, loss) = trainer.step(model, Activation::Maps(input.clone()), labels.clone());
+        // Reading the loss waits for the forward; sync waits for the update too.
+        let _ = loss.into_scalar::<f64>();
+        if let Err(e) = device.sync() {
+            failure.get_or_insert(format!("{e:?}"));
+        }
+        slot = Some(model);
+    };
+    let mut list = vec![Variant {
+        name: "train-step".into(),
+        call: Box::new(&mut step),
+    }];
+    let timings = interleaved(&mut list, bench.warmup, bench.rounds)
+        .pop()
+        .expect("one variant");
+    drop(list);
+    if let Some(e) = failure {
+        return Err(TrainBenchError::Device(e));
+    }
+    let device_peak_bytes = device
+        .memory_pool_report()
+        .map(|pools| pools.iter().map(|p| p.pages_peak * p.page_size).sum());
+    Ok(TrainReport {
+        model: bench.model.name().to_string(),
+        steps: bench.steps,
+        batch_size: bench.batch_size,
+        input: bench.input,
+        checkpointing: device.gradient_checkpointing_strategy()
+            == Some(burn::tensor::GradientCheckpointingStrategy::Balanced),
+        threads: rayon::current_num_threads(),
+        samples_per_second: bench.batch_size as f64 / (timings.median_ms / 1e3),
+        timings,
+        peak_rss_bytes: peak_rss_bytes(),
+        device_peak_bytes,
+    })
+}
+
+/// The process's peak resident set size, from `/proc/self/status` (Linux only).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> TrainBench {
+        TrainBench {
+            model: ModelKind::CifarSmall,
+            steps: 2,
+            batch_size: 2,
+            input: [3, 8, 8],
+            classes: 4,
+            warmup: 1,
+            rounds: 2,
+        }
+    }
+
+    #[test]
+    fn times_real_training_steps_and_reports_memory() {
+        let report = run(&tiny(), &Device::flex().autodiff()).unwrap();
+        assert_eq!(report.timings.times_ms.len(), 2);
+        assert!(report.timings.median_ms > 0.0 && report.samples_per_second > 0.0);
+        assert!(!report.checkpointing);
+        assert!(report.peak_rss_bytes.unwrap() > 1 << 20);
+        let checkpointed = run(&tiny(), &Device::flex().autodiff().gradient_checkpointing());
+        assert!(checkpointed.unwrap().checkpointing);
+    }
+
+    #[test]
+    fn refuses_a_device_without_autodiff_and_empty_work() {
+        assert!(matches!(
+            run(&tiny(), &Device::flex()),
+            Err(TrainBenchError::NotAutodiff)
+        ));
+        let empty = TrainBench {
+            rounds: 0,
+            ..tiny()
+        };
+        let err = run(&empty, &Device::flex().autodiff()).unwrap_err();
+        assert!(err.to_string().contains("rounds"), "{err}");
+    }
+}
