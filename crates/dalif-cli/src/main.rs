@@ -87,7 +87,21 @@ enum Command {
     Bench(bench::Bench),
 }
 
+/// Mesa's Vulkan drivers load the Wayland client library, which prints "XDG_RUNTIME_DIR is
+/// invalid or not set" several times when the variable is unset (containers, ssh sessions,
+/// CI) though nothing is drawn. Any value quiets it; the temp dir is one.
+#[cfg(feature = "wgpu")]
+fn quiet_wayland_probe() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: called first in main, before any thread exists that could read the
+        // environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(feature = "wgpu")]
+    quiet_wayland_probe();
     let cli = Cli::parse();
     progress::catch_interrupts();
     let result = match cli.command {

@@ -1027,3 +1027,60 @@ fn a_read_only_folder_stops_the_run_clearly_and_resume_finishes_it() {
     drop(bind);
     resume_and_compare(&run, &straight);
 }
+
+#[test]
+fn devices_are_named_and_a_missing_one_says_how_to_get_it() {
+    let out = dalif(&["train", "--device", "gpu"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("cuda:N") && text(&out).contains("wgpu:cpu"),
+        "{}",
+        text(&out)
+    );
+    // This test binary is built without the cuda feature.
+    let out = dalif(&["eval", "runs/none", "--device", "cuda:1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--features cuda"), "{}", text(&out));
+    // --checkpointing belongs to training, not to evaluation.
+    let out = dalif(&["eval", "runs/none", "--checkpointing"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn bench_train_times_training_steps_with_and_without_checkpointing() {
+    let tmp = tempdir("bench-train");
+    for (flag, name) in [(None, "plain.json"), (Some("--checkpointing"), "ckpt.json")] {
+        let json = tmp.join(name);
+        let mut args = vec![
+            "bench",
+            "train",
+            "--model",
+            "cifar-small",
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--input",
+            "2x16x16",
+            "--rounds",
+            "2",
+            "--warmup",
+            "1",
+            "--json",
+        ];
+        args.push(json.to_str().unwrap());
+        args.extend(flag);
+        let out = dalif(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("samples/s"), "{}", text(&out));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(report["timings"]["times_ms"].as_array().unwrap().len(), 2);
+        assert_eq!(report["checkpointing"], flag.is_some());
+        assert!(report["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+        assert_eq!(report["input"], serde_json::json!([2, 16, 16]));
+    }
+    let out = dalif(&["bench", "train", "--input", "3x32"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("CxHxW"), "{}", text(&out));
+}

@@ -100,9 +100,13 @@ pub fn run(
     }
     let (steps, n) = (shape[0], shape[1..].iter().product::<usize>());
     let device = device.clone().without_autodiff();
-    device.seed(1234);
-    let x = Tensor::<2>::random([steps, n], Distribution::Normal(1.0, 1.0), &device);
-    let g = Tensor::<2>::random([steps, n], Distribution::Normal(0.0, 1.0), &device);
+    // The same numbers on every device: drawn on the CPU, then moved.
+    let cpu = Device::flex();
+    cpu.seed(1234);
+    let x =
+        Tensor::<2>::random([steps, n], Distribution::Normal(1.0, 1.0), &cpu).to_device(&device);
+    let g =
+        Tensor::<2>::random([steps, n], Distribution::Normal(0.0, 1.0), &cpu).to_device(&device);
     let (xp, gp) = (x.clone().into_dispatch(), g.clone().into_dispatch());
     let half = Tensor::<1>::full([1], 0.5, &device).into_dispatch();
 

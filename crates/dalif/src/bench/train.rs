@@ -93,13 +93,17 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenc
     }
     device.seed(1234);
     let model: Network = ModelConfig::new(bench.model, c, bench.classes, [h, w]).init(device)?;
+    // The same batch on every device: drawn on the CPU, then moved.
+    let cpu = Device::flex();
+    cpu.seed(1234);
     let shape = [bench.steps, bench.batch_size, c, h, w];
-    let input = Tensor::<5>::random(shape, Distribution::Normal(0.0, 1.0), device);
+    let input = Tensor::<5>::random(shape, Distribution::Normal(0.0, 1.0), &cpu).to_device(device);
     let labels = Tensor::<1, Int>::random(
         [bench.batch_size],
         Distribution::Uniform(0.0, bench.classes as f64),
-        device,
-    );
+        &cpu,
+    )
+    .to_device(device);
     let config = TrainConfig {
         batch_size: bench.batch_size,
         steps: bench.steps,
