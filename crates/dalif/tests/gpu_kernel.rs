@@ -21,6 +21,7 @@ fn on(device: &Device, data: &[f32], shape: &[usize]) -> FloatTensor<Dispatch> {
     let data = TensorData::new(data.to_vec(), shape.to_vec());
     match shape.len() {
         1 => Tensor::<1>::from_data(data, device).into_dispatch(),
+        2 => Tensor::<2>::from_data(data, device).into_dispatch(),
         3 => Tensor::<3>::from_data(data, device).into_dispatch(),
         5 => Tensor::<5>::from_data(data, device).into_dispatch(),
         n => panic!("no test tensor of rank {n}"),
@@ -145,6 +146,18 @@ fn gpu_kernel_equals_the_cpu_kernel_for_every_configuration() {
             assert_agree(&what, &fused, &cpu_run);
         }
     }
+}
+
+/// Millions of neurons a step: more cubes than one launch dimension may hold on some devices.
+#[test]
+fn gpu_kernel_covers_every_neuron_of_a_large_layer() {
+    let case = Case::new(&[2, 1 << 21], None, 70);
+    let op = ops()[0];
+    let gpu_run = case.run(&gpu(), Implementation::native(), op);
+    let cpu_run = case.run(&Device::flex(), Implementation::native(), op);
+    let count = |s: &[f64]| s.iter().filter(|&&v| v == 1.0).count();
+    assert_eq!(count(&gpu_run.spikes), count(&cpu_run.spikes));
+    assert_agree("[2, 2^21]", &gpu_run, &cpu_run);
 }
 
 #[test]
