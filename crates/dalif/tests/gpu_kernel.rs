@@ -10,8 +10,8 @@ use burn::backend::Dispatch;
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
 use common::*;
+use dalif::neuron::SpikeFunction;
 use dalif::neuron::op::{DaLifBackend, DaLifOp, Implementation};
-use dalif::neuron::{Reset, SpikeFunction, Surrogate};
 
 fn gpu() -> Device {
     Device::wgpu(DeviceKind::default())
@@ -33,23 +33,10 @@ fn read(t: &FloatTensor<Dispatch>) -> Vec<f64> {
     tensor_vec(Tensor::<1>::from_dispatch(t.clone()))
 }
 
-fn ops() -> Vec<DaLifOp> {
-    let mut all = Vec::new();
-    for spike in [SpikeFunction::Heaviside, SpikeFunction::Smooth] {
-        for surrogate in Surrogate::all() {
-            for reset in [Reset::Hard, Reset::Soft] {
-                for detach_reset in [false, true] {
-                    all.push(DaLifOp {
-                        v_th: 1.0,
-                        reset,
-                        detach_reset,
-                        surrogate,
-                        spike,
-                    });
-                }
-            }
-        }
-    }
+/// Every configuration: both forward spikes with every surrogate, reset and detach setting.
+fn all_ops() -> Vec<DaLifOp> {
+    let mut all = ops(SpikeFunction::Heaviside);
+    all.extend(ops(SpikeFunction::Smooth));
     all
 }
 
@@ -139,7 +126,7 @@ fn gpu_kernel_equals_the_cpu_kernel_for_every_configuration() {
         Case::new(&[3, 2, 3, 40, 41], Some(3), 40),
     ];
     for (k, case) in cases.iter().enumerate() {
-        for op in ops() {
+        for op in all_ops() {
             let what = format!("case {k} {:?} {op:?}", case.shape);
             let fused = case.run(&gpu, Implementation::native(), op);
             let cpu_run = case.run(&cpu, Implementation::native(), op);
@@ -152,7 +139,7 @@ fn gpu_kernel_equals_the_cpu_kernel_for_every_configuration() {
 #[test]
 fn gpu_kernel_covers_every_neuron_of_a_large_layer() {
     let case = Case::new(&[2, 1 << 21], None, 70);
-    let op = ops()[0];
+    let op = all_ops()[0];
     let gpu_run = case.run(&gpu(), Implementation::native(), op);
     let cpu_run = case.run(&Device::flex(), Implementation::native(), op);
     let count = |s: &[f64]| s.iter().filter(|&&v| v == 1.0).count();
@@ -164,7 +151,7 @@ fn gpu_kernel_covers_every_neuron_of_a_large_layer() {
 fn gpu_fallback_agrees_with_the_gpu_kernel() {
     let gpu = gpu();
     let case = Case::new(&[4, 2, 3, 5, 5], Some(3), 50);
-    for op in ops().into_iter().step_by(3) {
+    for op in all_ops().into_iter().step_by(3) {
         let fused = case.run(&gpu, Implementation::native(), op);
         let fallback = case.run(&gpu, Implementation::fallback(), op);
         assert_agree(&format!("{op:?}"), &fused, &fallback);
@@ -180,7 +167,7 @@ fn gpu_decay_gradients_are_bit_identical_from_run_to_run() {
         (vec![4, 2, 64, 48, 48], Some(64)),
     ] {
         let case = Case::new(&shape, channels, 60);
-        let op = ops()[0];
+        let op = all_ops()[0];
         let first = case.run(&gpu, Implementation::native(), op);
         for _ in 0..3 {
             let again = case.run(&gpu, Implementation::native(), op);
@@ -198,7 +185,7 @@ fn gpu_decay_gradients_are_bit_identical_from_run_to_run() {
 #[test]
 fn gpu_kernel_keeps_nan_and_handles_an_empty_batch() {
     let gpu = gpu();
-    let op = ops()[0];
+    let op = all_ops()[0];
     let x = [
         0.5,
         f32::NAN,

@@ -8,24 +8,6 @@ use common::*;
 use dalif::neuron::op::{DaLifBackend, DaLifOp};
 use dalif::neuron::{Reset, SpikeFunction, Surrogate};
 
-fn ops(spike: SpikeFunction) -> Vec<DaLifOp> {
-    let mut all = Vec::new();
-    for surrogate in Surrogate::all() {
-        for reset in [Reset::Hard, Reset::Soft] {
-            for detach_reset in [false, true] {
-                all.push(DaLifOp {
-                    v_th: 1.0,
-                    reset,
-                    detach_reset,
-                    surrogate,
-                    spike,
-                });
-            }
-        }
-    }
-    all
-}
-
 /// Decays per layer (`[1]`) or per channel (`[C]` for dimension 2).
 fn decays(per_channel: Option<usize>, seed: u64) -> (Vec<f64>, Vec<f64>) {
     match per_channel {

@@ -5,6 +5,7 @@ use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{Device, Tensor, TensorData};
 use dalif::neuron::op::{DaLifGrads, DaLifOp, DaLifTrace, Implementation};
+use dalif::neuron::{Reset, SpikeFunction, Surrogate};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -30,6 +31,25 @@ pub fn tensor_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
 
 pub fn tensor_from<const D: usize>(data: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(data.to_vec(), shape.to_vec()), device)
+}
+
+/// Every surrogate, reset and detach setting with the forward spike `spike`, at v_th = 1.
+pub fn ops(spike: SpikeFunction) -> Vec<DaLifOp> {
+    let mut all = Vec::new();
+    for surrogate in Surrogate::all() {
+        for reset in [Reset::Hard, Reset::Soft] {
+            for detach_reset in [false, true] {
+                all.push(DaLifOp {
+                    v_th: 1.0,
+                    reset,
+                    detach_reset,
+                    surrogate,
+                    spike,
+                });
+            }
+        }
+    }
+    all
 }
 
 /// `n` values `mean + std * N(0,1)`, seeded.
