@@ -115,39 +115,58 @@ fn reset<F: Float>(v: F, s: F, v_th: F, #[comptime] mode: Mode) -> F {
     }
 }
 
+/// Where a kernel's neuron sits: `[T, neurons]`, decay channel `(i / inner) % channels` (per
+/// layer, `inner` is the whole step and `channels` 1).
+#[derive(CubeLaunch, CubeType)]
+struct Layout {
+    steps: usize,
+    neurons: usize,
+    inner: usize,
+    channels: usize,
+}
+
+/// The threshold and the surrogate's constants (see [`constants`]).
+#[derive(CubeLaunch, CubeType)]
+struct Constants {
+    v_th: InputScalar,
+    p0: InputScalar,
+    p1: InputScalar,
+    p2: InputScalar,
+    p3: InputScalar,
+}
+
+/// The decay channel of neuron `i`.
+#[cube]
+fn channel_of(i: usize, layout: &Layout) -> usize {
+    (i / layout.inner) % layout.channels
+}
+
 #[cube(launch)]
-#[allow(clippy::too_many_arguments)]
 fn forward_kernel<F: Float>(
     x: &Tensor<F>,
     alpha: &Tensor<F>,
     beta: &Tensor<F>,
     spikes: &mut Tensor<F>,
     potential: &mut Tensor<F>,
-    steps: usize,
-    neurons: usize,
-    inner: usize,
-    channels: usize,
-    v_th: InputScalar,
-    p0: InputScalar,
-    p1: InputScalar,
-    p3: InputScalar,
+    layout: &Layout,
+    k: &Constants,
     #[comptime] mode: Mode,
     #[define(F)] _dtype: ElemType,
 ) {
     let i = ABSOLUTE_POS;
+    let neurons = layout.neurons;
     if i >= neurons {
         terminate!();
     }
-    let v_th = v_th.get::<F>();
-    let p0 = p0.get::<F>();
-    let p1 = p1.get::<F>();
-    let p3 = p3.get::<F>();
-    // Per layer, inner is the whole step and channels 1: c = 0.
-    let c = (i / inner) % channels;
+    let v_th = k.v_th.get::<F>();
+    let p0 = k.p0.get::<F>();
+    let p1 = k.p1.get::<F>();
+    let p3 = k.p3.get::<F>();
+    let c = channel_of(i, layout);
     let a = alpha[c];
     let b = beta[c];
     let mut h = F::new(0.0);
-    for t in 0..steps {
+    for t in 0..layout.steps {
         let at = t * neurons + i;
         let v = b * h + a * x[at];
         let s = spike::<F>(v, v_th, p0, p1, p3, mode);
@@ -168,29 +187,23 @@ fn backward_kernel<F: Float>(
     grad_x: &mut Tensor<F>,
     sums_alpha: &mut Tensor<F>,
     sums_beta: &mut Tensor<F>,
-    steps: usize,
-    neurons: usize,
-    inner: usize,
-    channels: usize,
-    v_th: InputScalar,
-    p0: InputScalar,
-    p1: InputScalar,
-    p2: InputScalar,
-    p3: InputScalar,
+    layout: &Layout,
+    k: &Constants,
     #[comptime] mode: Mode,
     #[define(F)] _dtype: ElemType,
 ) {
     let i = ABSOLUTE_POS;
+    let neurons = layout.neurons;
+    let steps = layout.steps;
     if i >= neurons {
         terminate!();
     }
-    let v_th = v_th.get::<F>();
-    let p0 = p0.get::<F>();
-    let p1 = p1.get::<F>();
-    let p2 = p2.get::<F>();
-    let p3 = p3.get::<F>();
-    // Per layer, inner is the whole step and channels 1: c = 0.
-    let c = (i / inner) % channels;
+    let v_th = k.v_th.get::<F>();
+    let p0 = k.p0.get::<F>();
+    let p1 = k.p1.get::<F>();
+    let p2 = k.p2.get::<F>();
+    let p3 = k.p3.get::<F>();
+    let c = channel_of(i, layout);
     let a = alpha[c];
     let b = beta[c];
     let one = F::new(1.0);
@@ -337,6 +350,15 @@ impl Launch {
         InputScalar::new(v, burn::backend::cubecl::dtype_to_storage_type(self.dtype))
     }
 
+    fn layout(&self) -> LayoutLaunch {
+        LayoutLaunch::new(self.steps, self.neurons, self.inner, self.channels)
+    }
+
+    fn constants(&self) -> ConstantsLaunch {
+        let [p0, p1, p2, p3] = self.params.map(|p| self.scalar(p));
+        ConstantsLaunch::new(self.scalar(self.v_th), p0, p1, p2, p3)
+    }
+
     fn empty(&self, like: &CubeTensor, shape: Shape) -> CubeTensor {
         empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, self.dtype)
     }
@@ -373,7 +395,6 @@ pub(super) fn forward(
     let potential = at.empty(&x, at.shape.clone());
     if at.neurons > 0 {
         let (count, dim) = at.elementwise(&x);
-        let [p0, p1, _, p3] = at.params;
         forward_kernel::launch(
             &x.client.clone(),
             count,
@@ -383,14 +404,8 @@ pub(super) fn forward(
             beta.into_tensor_arg(),
             spikes.clone().into_tensor_arg(),
             potential.clone().into_tensor_arg(),
-            at.steps,
-            at.neurons,
-            at.inner,
-            at.channels,
-            at.scalar(at.v_th),
-            at.scalar(p0),
-            at.scalar(p1),
-            at.scalar(p3),
+            at.layout(),
+            at.constants(),
             at.mode,
             burn::backend::cubecl::dtype_to_storage_type(at.dtype),
         );
@@ -418,7 +433,6 @@ pub(super) fn backward(
     let sums_beta = at.empty(&x, Shape::new([at.neurons]));
     if at.neurons > 0 {
         let (count, dim) = at.elementwise(&x);
-        let [p0, p1, p2, p3] = at.params;
         backward_kernel::launch(
             &x.client.clone(),
             count,
@@ -431,15 +445,8 @@ pub(super) fn backward(
             grad_x.clone().into_tensor_arg(),
             sums_alpha.clone().into_tensor_arg(),
             sums_beta.clone().into_tensor_arg(),
-            at.steps,
-            at.neurons,
-            at.inner,
-            at.channels,
-            at.scalar(at.v_th),
-            at.scalar(p0),
-            at.scalar(p1),
-            at.scalar(p2),
-            at.scalar(p3),
+            at.layout(),
+            at.constants(),
             at.mode,
             burn::backend::cubecl::dtype_to_storage_type(at.dtype),
         );
