@@ -48,6 +48,14 @@ pub enum DeviceError {
         "unknown device '{0}' (expected cpu, wgpu, wgpu:N, wgpu:cpu, cuda:N, tch or tch-cuda:N)"
     )]
     Unknown(String),
+    /// The backend could not start the device (no such adapter, no driver).
+    #[error("the device '{device}' is not available: {reason}")]
+    Unavailable {
+        /// The device asked for.
+        device: String,
+        /// What the backend said.
+        reason: String,
+    },
     /// The backend's cargo feature is not in this build.
     #[error(
         "this dalif was built without the '{feature}' feature, which '{device}' needs: rebuild \
@@ -117,8 +125,53 @@ impl DeviceSpec {
         !matches!(self, Self::Cpu | Self::Tch)
     }
 
-    /// burn's device, or why this build cannot make it.
+    /// burn's device, or why this build or this machine cannot run it. A GPU device is
+    /// started here (GPU backends fail on first use when the adapter or driver is missing).
     pub fn device(&self) -> Result<Device, DeviceError> {
+        let device = self.unchecked()?;
+        if self.is_gpu() {
+            self.probe(&device)?;
+        }
+        Ok(device)
+    }
+
+    /// Runs one tiny operation on `device`. The GPU backends panic, on a worker thread and
+    /// then on the caller's, when they cannot start: the panic becomes an error carrying the
+    /// backend's message, and the message is not printed as a crash.
+    fn probe(&self, device: &Device) -> Result<(), DeviceError> {
+        use std::sync::{Arc, Mutex};
+        let first_message = Arc::new(Mutex::new(None::<String>));
+        let previous = std::panic::take_hook();
+        let sink = first_message.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            sink.lock()
+                .map(|mut m| m.get_or_insert(message).clone())
+                .ok();
+        }));
+        let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            burn::tensor::Tensor::<1>::zeros([1], device).into_scalar::<f32>()
+        }));
+        std::panic::set_hook(previous);
+        match answered {
+            Ok(_) => Ok(()),
+            Err(_) => Err(DeviceError::Unavailable {
+                device: self.to_string(),
+                reason: first_message
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.clone())
+                    .unwrap_or_else(|| "the backend failed to start".into()),
+            }),
+        }
+    }
+
+    fn unchecked(&self) -> Result<Device, DeviceError> {
         let not_built = |feature| DeviceError::NotBuilt {
             device: self.to_string(),
             feature,

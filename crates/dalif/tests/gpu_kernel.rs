@@ -243,3 +243,19 @@ fn burn_reductions_over_long_axes_are_exact() {
         assert!(row_means.iter().all(|&m| m == 1.0), "{what}");
     }
 }
+
+/// A GPU that is not there is an error naming the device and what the backend said, not a
+/// crash; the default adapter starts.
+#[test]
+fn a_missing_adapter_is_a_clear_error() {
+    use dalif::device::{DeviceError, DeviceSpec, WgpuAdapter};
+    assert!(DeviceSpec::Wgpu(None).device().is_ok());
+    let missing = DeviceSpec::Wgpu(Some(WgpuAdapter::Discrete(99)));
+    match missing.device() {
+        Err(DeviceError::Unavailable { device, reason }) => {
+            assert_eq!(device, "wgpu:99");
+            assert!(!reason.is_empty());
+        }
+        other => panic!("expected the device to be unavailable, got {other:?}"),
+    }
+}
