@@ -120,7 +120,7 @@ impl DeviceSpec {
         }
     }
 
-    /// Whether the device is a GPU's (its work is queued: timings must wait for it).
+    /// Whether the device is a GPU's (started and checked by [`device`](Self::device)).
     pub fn is_gpu(&self) -> bool {
         !matches!(self, Self::Cpu | Self::Tch)
     }
@@ -150,9 +150,9 @@ impl DeviceSpec {
                 .cloned()
                 .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            sink.lock()
-                .map(|mut m| m.get_or_insert(message).clone())
-                .ok();
+            if let Ok(mut first) = sink.lock() {
+                first.get_or_insert(message);
+            }
         }));
         let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             burn::tensor::Tensor::<1>::zeros([1], device).into_scalar::<f32>()

@@ -5,7 +5,9 @@
 pub mod neuron;
 pub mod train;
 
+use burn::tensor::Device;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// One benchmarked variant: a name and the timed call.
@@ -14,6 +16,33 @@ pub struct Variant<'a> {
     pub name: String,
     /// One timed call; everything it needs is built beforehand.
     pub call: Box<dyn FnMut() + 'a>,
+}
+
+/// Waits for a device at the end of each timed call, so that a call's time is its queued
+/// work's (GPU backends return before the work is done), and keeps the first failure.
+pub(crate) struct Waiter {
+    device: Device,
+    failure: RefCell<Option<String>>,
+}
+
+impl Waiter {
+    pub(crate) fn new(device: &Device) -> Self {
+        Self {
+            device: device.clone(),
+            failure: RefCell::new(None),
+        }
+    }
+
+    pub(crate) fn wait(&self) {
+        if let Err(e) = self.device.sync() {
+            self.failure.borrow_mut().get_or_insert(format!("{e:?}"));
+        }
+    }
+
+    /// The first failure of the device, if any.
+    pub(crate) fn failure(self) -> Option<String> {
+        self.failure.into_inner()
+    }
 }
 
 /// Per-call wall times of one variant, in milliseconds.

@@ -3,7 +3,7 @@
 //! sigmoid-parametrised decays at `w_a = w_b = 0` (alpha = beta = 0.5), hard reset,
 //! Sigmoid(4) surrogate, v_th = 1. On any device: each timed call waits for it.
 
-use super::{Timings, Variant, interleaved};
+use super::{Timings, Variant, Waiter, interleaved};
 use crate::neuron::op::{DaLifBackend, DaLifOp, Implementation};
 use crate::neuron::{DaLifConfig, DecayParam, Reset, SpikeFunction, Surrogate};
 use burn::backend::Dispatch;
@@ -81,6 +81,9 @@ pub enum BenchError {
     /// The benchmarked layer could not be built.
     #[error(transparent)]
     Neuron(#[from] crate::neuron::NeuronError),
+    /// The device failed to finish its work.
+    #[error("the device failed: {0}")]
+    Device(String),
 }
 
 /// Times the `variants` on `shape` (`[T, ...]`) on `device` (named `name` in the report).
@@ -119,11 +122,7 @@ pub fn run(
         .to_device(&cpu)
         .mean()
         .into_scalar::<f64>();
-    // Waits for the device after each call, so a call's time is its work's.
-    let wait = {
-        let device = device.clone();
-        move || device.sync().expect("the device finishes its work")
-    };
+    let waiter = Waiter::new(&device);
 
     let ad = device.clone().autodiff();
     let layer = DaLifConfig::dalif()
@@ -134,7 +133,7 @@ pub fn run(
     for &name in variants {
         let call: Box<dyn FnMut()> = match name {
             "layer" => {
-                let (layer, x, g, wait) = (&layer, x_ad.clone(), g_ad.clone(), wait.clone());
+                let (layer, x, g, waiter) = (&layer, x_ad.clone(), g_ad.clone(), &waiter);
                 Box::new(move || {
                     let x = x.clone().require_grad();
                     let loss = (layer.forward(x.clone()) * g.clone()).sum();
@@ -145,7 +144,7 @@ pub fn run(
                         gx.is_some() && gw.is_some(),
                         "gradients reach x and the decays"
                     );
-                    wait();
+                    waiter.wait();
                 })
             }
             _ => {
@@ -154,10 +153,10 @@ pub fn run(
                 } else {
                     Implementation::<Dispatch>::fallback()
                 };
-                let (x, g, a, wait) = (xp.clone(), gp.clone(), half.clone(), wait.clone());
+                let (x, g, a, waiter) = (xp.clone(), gp.clone(), half.clone(), &waiter);
                 Box::new(move || {
                     drop(imp.forward_backward(&x, &a, &a, &g, op()));
-                    wait();
+                    waiter.wait();
                 })
             }
         };
@@ -167,6 +166,10 @@ pub fn run(
         });
     }
     let timings = interleaved(&mut list, warmup, rounds);
+    drop(list);
+    if let Some(e) = waiter.failure() {
+        return Err(BenchError::Device(e));
+    }
     Ok(NeuronReport {
         device: name.to_string(),
         shape: shape.to_vec(),

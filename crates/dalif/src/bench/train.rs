@@ -3,7 +3,7 @@
 //! a fixed random batch, cross-entropy of the mean logits, backward, SGD-momentum update,
 //! exactly as [`Trainer::step`] runs it in training. Each timed call waits for the device.
 
-use super::{Timings, Variant, interleaved};
+use super::{Timings, Variant, Waiter, interleaved};
 use crate::layers::Activation;
 use crate::models::{ModelConfig, ModelError, ModelKind, Network};
 use crate::training::{TrainConfig, Trainer};
@@ -112,15 +112,11 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenc
     let mut trainer =
         Trainer::new(config, &model).map_err(|e| TrainBenchError::Config(e.to_string()))?;
     let mut slot = Some(model);
-    let mut failure = None;
+    let waiter = Waiter::new(device);
     let mut step = || {
         let model = slot.take().expect("the model is put back after every step");
-        let (model, loss) = trainer.step(model, Activation::Maps(input.clone()), labels.clone());
-        // Reading the loss waits for the forward; sync waits for the update too.
-        let _ = loss.into_scalar::<f64>();
-        if let Err(e) = device.sync() {
-            failure.get_or_insert(format!("{e:?}"));
-        }
+        let (model, _) = trainer.step(model, Activation::Maps(input.clone()), labels.clone());
+        waiter.wait();
         slot = Some(model);
     };
     let mut list = vec![Variant {
@@ -131,7 +127,7 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenc
         .pop()
         .expect("one variant");
     drop(list);
-    if let Some(e) = failure {
+    if let Some(e) = waiter.failure() {
         return Err(TrainBenchError::Device(e));
     }
     let device_peak_bytes = device

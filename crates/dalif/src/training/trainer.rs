@@ -420,8 +420,9 @@ impl Trainer {
         labels: Tensor<1, Int>,
     ) -> (M, Tensor<1>) {
         let logits = model.forward(input);
-        let (loss, _) = score(logits, labels, &self.config);
-        let lr = self.config.lr;
+        let c = &self.config;
+        let loss = classification_loss(logits, labels, c.readout, c.label_smoothing);
+        let lr = c.lr;
         (self.update(model, loss.clone(), lr), loss)
     }
 

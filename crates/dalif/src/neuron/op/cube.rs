@@ -76,7 +76,7 @@ fn primitive<F: Float>(x: F, p0: F, p1: F, p3: F, #[comptime] family: Family) ->
     let half = F::new(0.5);
     match family {
         Family::Sigmoid => one / (one + (-p0 * x).exp()),
-        Family::Atan => (p1 * x).atan() / F::new(core::f32::consts::PI) + half,
+        Family::Atan => (p1 * x).atan() * p3 + half,
         Family::Triangle => {
             let w = one / p0;
             let xc = F::min(F::max(x, -w), w);
@@ -284,15 +284,20 @@ fn channel_sums_kernel<F: Float>(
     }
 }
 
-/// The surrogate's family and constants: `p0..p2` for `sg`, `p3` for the primitive (only
-/// Dspike reads it, as `tanh(k/2)`; its `p2` is the peak).
+/// The surrogate's family and constants: `p0..p2` for `sg`, `p3` for the primitive (atan's
+/// `1/pi`, Dspike's `tanh(k/2)`; Dspike's `p2` is the peak), all in the tensors' precision.
 fn constants(surrogate: Surrogate, v_th: f64) -> (Family, [f64; 4]) {
     let p = surrogate.parameter();
     match surrogate {
         Surrogate::Sigmoid { .. } => (Family::Sigmoid, [p, 0.0, 0.0, 0.0]),
         Surrogate::Atan { .. } => (
             Family::Atan,
-            [p / 2.0, std::f64::consts::FRAC_PI_2 * p, 0.0, 0.0],
+            [
+                p / 2.0,
+                std::f64::consts::FRAC_PI_2 * p,
+                0.0,
+                std::f64::consts::FRAC_1_PI,
+            ],
         ),
         Surrogate::Triangle { .. } => (Family::Triangle, [p, p * p, 0.0, 0.0]),
         Surrogate::Rectangle { .. } => (Family::Rectangle, [p, 0.5 / p, 0.0, 0.0]),
