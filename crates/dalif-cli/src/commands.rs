@@ -2,13 +2,16 @@
 
 use crate::config_args::{ConfigArgs, DeviceArgs, TrainDeviceArgs};
 use crate::source::SourceArgs;
-use crate::training::{default_out, open_data, train_in};
+use crate::training::{default_out, open_data, train_in, train_ranks};
+use crate::world;
 use anyhow::{Context, Result};
 use clap::Args;
+use dalif::distributed::Collective;
 use dalif::models::{SpikingClassifier, learnable_params};
-use dalif::run::{RunConfig, RunDir, RunError, ablation, seeds};
+use dalif::run::{Job, RunConfig, RunDir, RunError, ablation, run_dir_for, seeds};
 use dalif::training::evaluate;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -74,27 +77,52 @@ fn check(config: &RunConfig, device: &burn::tensor::Device) -> Result<()> {
     Ok(())
 }
 
-pub fn train(args: TrainArgs) -> Result<()> {
+pub fn train(args: TrainArgs, world: &Rc<dyn Collective>) -> Result<()> {
     let device = args.device.autodiff()?;
     if args.seeds != 1 {
-        return train_seeds(args, &device);
+        return train_seeds(args, &device, world);
     }
-    let (dir, config) = match &args.resume {
-        Some(path) => RunDir::open(path)?,
-        None => {
-            let config = args.config.resolve()?;
-            check(&config, &device)?;
-            let out = args.out.clone().unwrap_or_else(|| default_out(&config));
-            let dir = RunDir::create(&out, &config).map_err(|e| match e {
-                RunError::Exists(_) => anyhow::Error::new(e)
-                    .context("choose another --out, or continue that run with --resume"),
-                e => e.into(),
-            })?;
-            (dir, config)
+    // Rank 0 makes or opens the run directory (and builds frame caches once); the other
+    // ranks get its configuration.
+    let setup = || {
+        let (dir, config) = match &args.resume {
+            Some(path) => RunDir::open(path)?,
+            None => {
+                let config = args.config.resolve()?;
+                check(&config, &device)?;
+                let out = args.out.clone().unwrap_or_else(|| default_out(&config));
+                let dir = RunDir::create(&out, &config).map_err(|e| match e {
+                    RunError::Exists(_) => anyhow::Error::new(e)
+                        .context("choose another --out, or continue that run with --resume"),
+                    e => e.into(),
+                })?;
+                (dir, config)
+            }
+        };
+        if world.size() > 1 {
+            open_data(&config)?;
+        }
+        Ok((dir, config))
+    };
+    let encode = |(_, config): &(RunDir, RunConfig)| {
+        toml::to_string(config)
+            .expect("a configuration serialises")
+            .into_bytes()
+    };
+    let (dir, config) = match world::from_root(world.as_ref(), setup, encode)? {
+        (Some((dir, config)), _) => (Some(dir), config),
+        (None, bytes) => {
+            let text = String::from_utf8(bytes).context("rank 0's configuration")?;
+            (
+                None,
+                toml::from_str(&text).context("rank 0's configuration")?,
+            )
         }
     };
-    println!("run directory: {}", dir.path().display());
-    let (_, metrics) = train_in(&dir, &config, &device, "")?;
+    if let Some(dir) = &dir {
+        println!("run directory: {}", dir.path().display());
+    }
+    let (_, metrics) = train_ranks(world, dir.as_ref(), &config, &device, "")?;
     if let Some(last) = metrics.last() {
         let best = metrics
             .iter()
@@ -110,12 +138,46 @@ pub fn train(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The independent runs of a series on this rank: its share of `jobs` when several ranks run,
+/// the rest of the series (and its table) on rank 0 once all are done. Returns whether this
+/// rank goes on to the table.
+pub fn spread_series(
+    world: &Rc<dyn Collective>,
+    jobs: impl FnOnce() -> Result<Vec<Job>, RunError>,
+    device: &burn::tensor::Device,
+) -> Result<bool> {
+    if world.size() == 1 {
+        return Ok(true);
+    }
+    let jobs = jobs()?;
+    let rank = world.rank();
+    world::spread(world.as_ref(), &jobs, |job| {
+        let dir = run_dir_for(&job.path, &job.config)?;
+        train_in(
+            &dir,
+            &job.config,
+            device,
+            &format!("[{} rank {rank}] ", job.name),
+        )?;
+        Ok(())
+    })
+    .map_err(series_error)?;
+    Ok(world.is_root())
+}
+
 /// `dalif train --seeds N`: the configuration's N runs and their table.
-fn train_seeds(args: TrainArgs, device: &burn::tensor::Device) -> Result<()> {
+fn train_seeds(
+    args: TrainArgs,
+    device: &burn::tensor::Device,
+    world: &Rc<dyn Collective>,
+) -> Result<()> {
     let config = args.config.resolve()?;
     seeds::seeds(config.train.seed, args.seeds)?;
-    check(&config, device)?;
+    world::root_first(world.as_ref(), || check(&config, device))?;
     let out = args.out.unwrap_or_else(|| default_out(&config));
+    if !spread_series(world, || seeds::jobs(&config, args.seeds, &out), device)? {
+        return Ok(());
+    }
     println!("runs of {} seeds under {}", args.seeds, out.display());
     let runs = seeds::run(&config, args.seeds, &out, |dir, config| {
         let label = format!("[seed {}] ", config.train.seed);
@@ -176,11 +238,15 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn ablate(args: AblateArgs) -> Result<()> {
+pub fn ablate(args: AblateArgs, world: &Rc<dyn Collective>) -> Result<()> {
     let device = args.device.autodiff()?;
     let base = args.config.resolve()?;
     seeds::seeds(base.train.seed, args.seeds)?;
-    open_data(&base)?;
+    world::root_first(world.as_ref(), || open_data(&base))?;
+    let jobs = || ablation::jobs(&base, args.compare_param, args.seeds, &args.out);
+    if !spread_series(world, jobs, &device)? {
+        return Ok(());
+    }
     let rows = ablation::run(
         &base,
         args.compare_param,

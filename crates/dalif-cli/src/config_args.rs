@@ -102,6 +102,10 @@ pub struct ConfigArgs {
     /// Keep weight decay off batch norms, biases and the neurons' decays.
     #[arg(long)]
     pub no_decay_bn_and_neurons: bool,
+    /// Under mpirun/srun: batch norms normalise with the statistics of the whole batch over
+    /// all ranks (synchronised batch norm), not of each rank's part. One process: no change.
+    #[arg(long)]
+    pub sync_bn: bool,
     /// Augmentation: random crop after zero padding by N pixels (CIFAR: 4).
     #[arg(long, value_name = "N")]
     pub pad_crop: Option<usize>,
@@ -276,6 +280,9 @@ impl ConfigArgs {
         }
         if self.no_decay_bn_and_neurons {
             t.no_decay_bn_and_neurons = true;
+        }
+        if self.sync_bn {
+            t.sync_bn = true;
         }
         if let Some(v) = self.pad_crop {
             t.augmentation.pad_crop = v;

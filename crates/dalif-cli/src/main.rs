@@ -12,6 +12,7 @@ mod progress;
 mod source;
 mod sweep;
 mod training;
+mod world;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -104,25 +105,48 @@ fn main() -> ExitCode {
     quiet_wayland_probe();
     let cli = Cli::parse();
     progress::catch_interrupts();
+    let world = match world::join() {
+        Ok(world) => world,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let single = |command: &str| world::single(world.as_ref(), command);
     let result = match cli.command {
-        Command::Train(args) => commands::train(args),
-        Command::Eval(args) => commands::eval(args),
-        Command::Ablate(args) => commands::ablate(args),
-        Command::Export(args) => export::run(args),
-        Command::Analyze(args) => analyze::run(args),
-        Command::Sweep(args) => sweep::run(args),
+        Command::Train(args) => commands::train(args, &world),
+        Command::Eval(args) => single("eval").and_then(|()| commands::eval(args)),
+        Command::Ablate(args) => commands::ablate(args, &world),
+        Command::Export(args) => single("export").and_then(|()| export::run(args)),
+        Command::Analyze(args) => single("analyze").and_then(|()| analyze::run(args)),
+        Command::Sweep(args) => sweep::run(args, &world),
         Command::Presets => {
             commands::presets();
             Ok(())
         }
-        Command::Data(d) => data::run(d),
-        Command::Bench(b) => bench::run(b),
+        Command::Data(d) => single("data").and_then(|()| data::run(d)),
+        Command::Bench(b) => single("bench").and_then(|()| bench::run(b)),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(if progress::stop_requested() { 130 } else { 2 })
-        }
+    let Err(e) = result else {
+        return ExitCode::SUCCESS;
+    };
+    let interrupted = e.downcast_ref::<training::Interrupted>().is_some();
+    let relayed = e.downcast_ref::<world::Relayed>().is_some();
+    let settled = e.downcast_ref::<world::Settled>().is_some();
+    if world.size() == 1 {
+        eprintln!("error: {e:#}");
+    } else if world.is_root() || !(interrupted || relayed) {
+        eprintln!("error (rank {} of {}): {e:#}", world.rank(), world.size());
     }
+    let code = if interrupted || progress::stop_requested() {
+        130
+    } else {
+        2
+    };
+    // Every rank knows of a stop, of rank 0's failed start and of a settled error; any other
+    // error is this rank's alone, and the others would wait for it in their next collective.
+    if world.size() > 1 && !(interrupted || relayed || settled) {
+        world.abort(i32::from(code));
+    }
+    ExitCode::from(code)
 }

@@ -25,6 +25,15 @@ pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
+/// The hooks of a rank that reports nothing (rank 0 does) but stops on Ctrl-C.
+pub struct StopOnly;
+
+impl RunHooks for StopOnly {
+    fn stop_requested(&self) -> bool {
+        stop_requested()
+    }
+}
+
 /// Reports a run: a bar per epoch on a terminal, one line per epoch always.
 pub struct Progress {
     bar: Option<ProgressBar>,

@@ -1,13 +1,16 @@
 //! `dalif sweep`: the paper's motivation figure ([`dalif::run::sweep`]), with its heatmap.
 
-use crate::commands::series_error;
+use crate::commands::{series_error, spread_series};
 use crate::config_args::{ConfigArgs, TrainDeviceArgs};
 use crate::training::{open_data, train_in};
-use anyhow::Result;
+use crate::world;
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use dalif::analysis::plot::render_heatmap;
-use dalif::run::sweep;
+use dalif::distributed::Collective;
+use dalif::run::{RunDir, run_dir_for, sweep};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 #[derive(Args)]
 pub struct SweepArgs {
@@ -21,14 +24,63 @@ pub struct SweepArgs {
     /// Points already trained there are reused, partly trained ones resumed.
     #[arg(long, value_name = "DIR", default_value = "runs/sweep")]
     out: PathBuf,
+    /// Train only grid point K (from 0, beta outer, alpha inner: K = j * N + i), with no
+    /// table: one task of a Slurm job array (`--point $SLURM_ARRAY_TASK_ID`). Then
+    /// `--collect` with the same flags writes the table.
+    #[arg(long, value_name = "K", conflicts_with = "collect")]
+    point: Option<usize>,
+    /// Write the table and the heatmap from the points trained under --out (by `--point`
+    /// tasks), training nothing; names the points that are missing or unfinished.
+    #[arg(long)]
+    collect: bool,
     #[command(flatten)]
     device: TrainDeviceArgs,
 }
 
-pub fn run(args: SweepArgs) -> Result<()> {
+pub fn run(args: SweepArgs, world: &Rc<dyn Collective>) -> Result<()> {
     let base = args.config.resolve()?;
     let device = args.device.autodiff()?;
-    open_data(&base)?;
+    let jobs = sweep::jobs(&base, args.grid, &args.out)?;
+    if let Some(k) = args.point {
+        world::single(world.as_ref(), "sweep --point")?;
+        let job = jobs.get(k).ok_or_else(|| {
+            anyhow!(
+                "--point {k}: the {n}x{n} grid has points 0-{}",
+                jobs.len() - 1,
+                n = args.grid
+            )
+        })?;
+        open_data(&job.config)?;
+        std::fs::create_dir_all(&args.out)?;
+        let dir = run_dir_for(&job.path, &job.config).map_err(|e| series_error(e.into()))?;
+        train_in(&dir, &job.config, &device, &format!("[{}] ", job.name))?;
+        println!(
+            "point {k} ({}) done; once every point is, `dalif sweep --collect` with the same \
+             flags writes the table",
+            job.name
+        );
+        return Ok(());
+    }
+    if args.collect {
+        world::single(world.as_ref(), "sweep --collect")?;
+        let unfinished: Vec<String> = (jobs.iter().enumerate())
+            .filter(|(_, job)| !finished(job))
+            .map(|(k, job)| format!("{k} ({})", job.name))
+            .collect();
+        if !unfinished.is_empty() {
+            bail!(
+                "{}: points not trained to the end yet: {}; train them with `dalif sweep \
+                 --point K` and the same flags",
+                args.out.display(),
+                unfinished.join(", ")
+            );
+        }
+    } else {
+        world::root_first(world.as_ref(), || open_data(&base))?;
+        if !spread_series(world, || Ok(jobs.clone()), &device)? {
+            return Ok(());
+        }
+    }
     let result = sweep::run(&base, args.grid, &args.out, |dir, config, name| {
         let (_, metrics) = train_in(dir, config, &device, &format!("[{name}] "))?;
         Ok::<_, anyhow::Error>(metrics)
@@ -44,4 +96,15 @@ pub fn run(args: SweepArgs) -> Result<()> {
         svg.display()
     );
     Ok(())
+}
+
+/// Whether a point's run is there with its configuration and all its epochs.
+fn finished(job: &dalif::run::Job) -> bool {
+    let Ok((dir, config)) = RunDir::open(&job.path) else {
+        return false;
+    };
+    config == job.config
+        && dir
+            .metrics()
+            .is_ok_and(|m| m.len() >= job.config.train.epochs)
 }

@@ -1,13 +1,15 @@
 //! Training a run on the terminal: its data opened with a progress bar, its epochs reported,
 //! and what to do after a stop.
 
-use crate::progress::Progress;
+use crate::progress::{Progress, StopOnly};
 use anyhow::{Result, bail};
+use dalif::distributed::{Collective, Solo};
 use dalif::models::Network;
 use dalif::run::{self, RunConfig, RunDir, RunError, Splits};
 use dalif::training::{EpochMetrics, TrainError};
 use dalif_data::{DataError, Dataset};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// The default run directory: runs/<data>-<model>-<neuron>-<n> with the first free n.
 pub fn default_out(config: &RunConfig) -> PathBuf {
@@ -73,10 +75,48 @@ pub fn train_in(
     device: &burn::tensor::Device,
     label: &str,
 ) -> Result<(Network, Vec<EpochMetrics>)> {
+    train_ranks(&(Rc::new(Solo) as _), Some(dir), config, device, label)
+}
+
+/// [`train_in`] on every rank of `world`, data-parallel: rank 0 passes the run directory and
+/// reports; the others pass `None` and get no metrics back.
+pub fn train_ranks(
+    world: &Rc<dyn Collective>,
+    dir: Option<&RunDir>,
+    config: &RunConfig,
+    device: &burn::tensor::Device,
+    label: &str,
+) -> Result<(Network, Vec<EpochMetrics>)> {
     let (train, test) = open_data(config)?;
-    let header = describe(config, train.as_ref(), test.as_ref());
+    let (train, test) = (train.as_ref(), test.as_ref());
+    let Some(dir) = dir else {
+        let network = run::train_data_parallel(
+            Rc::clone(world),
+            None,
+            config,
+            run::zoo,
+            train,
+            test,
+            device,
+            &mut StopOnly,
+        );
+        return match network {
+            Err(RunError::Train(TrainError::Stopped { .. })) => {
+                Err(Interrupted("interrupted".into()).into())
+            }
+            other => Ok((other?, Vec::new())),
+        };
+    };
+    let header = describe(config, train, test);
     println!("{label}{header}");
     dir.log(&header)?;
+    if world.size() > 1 {
+        println!(
+            "{label}data-parallel on {} ranks: {} samples per rank and step",
+            world.size(),
+            config.train.batch_size.div_ceil(world.size())
+        );
+    }
     let mut progress = Progress::new(config.train.epochs, label);
     let resume = || {
         format!(
@@ -84,20 +124,22 @@ pub fn train_in(
             dir.path().display()
         )
     };
-    let network = match run::train(
-        dir,
+    let network = match run::train_data_parallel(
+        Rc::clone(world),
+        Some(dir),
         config,
         run::zoo,
-        train.as_ref(),
-        test.as_ref(),
+        train,
+        test,
         device,
         &mut progress,
     ) {
         Err(RunError::Train(TrainError::Stopped { epochs_done })) => {
-            bail!(
+            return Err(Interrupted(format!(
                 "interrupted: epochs 1-{epochs_done} are saved; {}",
                 resume()
-            )
+            ))
+            .into());
         }
         // Writing the run directory failed mid-run (a full disk, a folder turned read-only):
         // the last completed epoch is kept, and the run continues from it once fixed.
@@ -106,3 +148,16 @@ pub fn train_in(
     };
     Ok((network, dir.metrics()?))
 }
+
+/// Training stopped on request (Ctrl-C, SIGTERM), on every rank: the message says what is
+/// saved and how to continue.
+#[derive(Debug)]
+pub struct Interrupted(pub String);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}

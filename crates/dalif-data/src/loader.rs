@@ -43,6 +43,37 @@ pub struct BatchPlan<'a> {
     pub augmentation: Option<(&'a Augmentation, u64, u64)>,
     /// Batches prepared ahead of the consumer.
     pub ahead: usize,
+    /// The part of every batch this process reads, when several train as one.
+    pub shard: Shard,
+}
+
+/// One process's part of every batch in data-parallel training: the `ranks` processes cut
+/// each batch of the plan into `ranks` contiguous parts, as equal as they can be (the first
+/// `len % ranks` parts hold one sample more), and process `rank` reads part `rank`. A batch
+/// smaller than `ranks` leaves some parts empty; they are still served, as empty batches, so
+/// every process takes part in every step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This process, from 0.
+    pub rank: usize,
+    /// The processes.
+    pub ranks: usize,
+}
+
+impl Default for Shard {
+    /// The whole batch: one process.
+    fn default() -> Self {
+        Self { rank: 0, ranks: 1 }
+    }
+}
+
+impl Shard {
+    /// The positions of this process's part of `len` items.
+    pub fn range(self, len: usize) -> std::ops::Range<usize> {
+        let (base, extra) = (len / self.ranks, len % self.ranks);
+        let start = self.rank * base + self.rank.min(extra);
+        start..start + base + usize::from(self.rank < extra)
+    }
 }
 
 fn prepare(
@@ -76,7 +107,8 @@ fn prepare(
 
 /// Hands the batches of `plan` to `consume`, in order. A worker thread reads (and augments)
 /// the samples of each batch in parallel, up to `plan.ahead` batches before `consume`, so
-/// the training step does not wait on data. Stops at the first error of either side.
+/// the training step does not wait on data. Stops at the first error of either side. With a
+/// [`Shard`], each batch is this process's part of the plan's batch.
 pub fn for_each_batch<E: From<DataError>>(
     data: &dyn Dataset,
     plan: &BatchPlan<'_>,
@@ -87,7 +119,7 @@ pub fn for_each_batch<E: From<DataError>>(
         let (tx, rx) = sync_channel(plan.ahead.max(1));
         scope.spawn(move || {
             for chunk in plan.order.chunks(size) {
-                let batch = prepare(data, chunk, plan);
+                let batch = prepare(data, &chunk[plan.shard.range(chunk.len())], plan);
                 let failed = batch.is_err();
                 if tx.send(batch).is_err() || failed {
                     break;
@@ -124,6 +156,7 @@ mod tests {
             batch_size: 4,
             augmentation: None,
             ahead: 2,
+            ..BatchPlan::default()
         };
         let mut seen = Vec::new();
         for_each_batch::<DataError>(&data, &plan, |b| {
@@ -145,6 +178,7 @@ mod tests {
             batch_size: 2,
             augmentation: None,
             ahead: 1,
+            ..BatchPlan::default()
         };
         let mut served = 0;
         let err = for_each_batch::<DataError>(&data, &plan, |_| {
@@ -159,9 +193,43 @@ mod tests {
             batch_size: 1,
             augmentation: None,
             ahead: 1,
+            ..BatchPlan::default()
         };
         let err =
             for_each_batch(&data, &plan, |_| Err(DataError::Invalid("enough".into()))).unwrap_err();
         assert!(err.to_string().contains("enough"));
+    }
+
+    #[test]
+    fn shards_cut_every_batch_into_the_ranks_parts() {
+        let ranges: Vec<_> = (0..3)
+            .map(|rank| Shard { rank, ranks: 3 }.range(7))
+            .collect();
+        assert_eq!(ranges, [0..3, 3..5, 5..7]);
+        assert_eq!(Shard { rank: 2, ranks: 3 }.range(1), 1..1);
+        let data = data();
+        let order: Vec<usize> = (0..10).collect();
+        let mut parts = Vec::new();
+        for rank in 0..3 {
+            let plan = BatchPlan {
+                order: order.clone(),
+                batch_size: 4,
+                ahead: 1,
+                shard: Shard { rank, ranks: 3 },
+                ..BatchPlan::default()
+            };
+            let mut labels = Vec::new();
+            for_each_batch::<DataError>(&data, &plan, |b| {
+                labels.push(b.labels);
+                Ok(())
+            })
+            .unwrap();
+            parts.push(labels);
+        }
+        // Batches [0..4], [4..8], [8..10]: every rank sees all three, the last rank's part of
+        // the last batch is empty, and the parts put back together are the whole batches.
+        assert_eq!(parts[0], [vec![0, 1], vec![1, 2], vec![2]]);
+        assert_eq!(parts[1], [vec![2], vec![0], vec![0]]);
+        assert_eq!(parts[2], [vec![0], vec![1], vec![]]);
     }
 }

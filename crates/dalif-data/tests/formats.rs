@@ -202,6 +202,7 @@ fn reads_cifar10_from_its_folder_and_from_the_archive() {
         batch_size: 2,
         augmentation: Some((&aug, 1, 0)),
         ahead: 1,
+        ..BatchPlan::default()
     };
     let mut seen = 0;
     for_each_batch::<DataError>(&train, &plan, |b| {

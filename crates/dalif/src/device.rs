@@ -45,9 +45,16 @@ pub enum WgpuAdapter {
 pub enum DeviceError {
     /// Not one of the spellings.
     #[error(
-        "unknown device '{0}' (expected cpu, wgpu, wgpu:N, wgpu:cpu, cuda:N, tch or tch-cuda:N)"
+        "unknown device '{0}' (expected cpu, wgpu, wgpu:N, wgpu:cpu, cuda:N, tch or tch-cuda:N; \
+         N may be `local`, the rank's place on its machine in an mpirun or srun job)"
     )]
     Unknown(String),
+    /// `N = local` outside a job launched by mpirun or srun.
+    #[error(
+        "the device '{0}' names this process's local rank, but no launcher (mpirun, srun) \
+         started it: give the device's number"
+    )]
+    NoLocalRank(String),
     /// The backend could not start the device (no such adapter, no driver).
     #[error("the device '{device}' is not available: {reason}")]
     Unavailable {
@@ -76,6 +83,9 @@ impl FromStr for DeviceSpec {
         let unknown = || DeviceError::Unknown(s.to_string());
         let index = |i: Option<&str>| match i {
             None => Ok(0),
+            Some("local") => {
+                crate::distributed::local_rank().ok_or_else(|| DeviceError::NoLocalRank(s.into()))
+            }
             Some(i) => i.parse::<usize>().map_err(|_| unknown()),
         };
         let (name, arg) = match s.split_once(':') {

@@ -15,6 +15,7 @@
 //! | `plot` | PNG/SVG rendering of charts (`analysis::plot::render`, `render_heatmap`, plotters and a compiled-in font); [`Analysis::write`](analysis::Analysis::write) draws the charts only with it |
 //! | `nir` | NIR export (`export::write_nir`, `export::nir_bytes`; HDF5 through hdf5-pure) |
 //! | `bench` | the interleaved benchmark protocol of `dalif bench` (the `bench` module) |
+//! | `mpi` | data-parallel training over the processes of an `mpirun` / `srun` job (`distributed::Mpi`, the system's MPI library) |
 //! | `wgpu`, `cuda`, `tch` | burn backends besides the default pure-Rust CPU backend `flex`, named by [`device::DeviceSpec`]; on `wgpu` and `cuda` the neuron runs as CubeCL kernels |
 //!
 //! The chart data ([`analysis::plot::Chart`], [`analysis::plot::Heatmap`]) needs no feature.
@@ -25,6 +26,7 @@ pub mod analysis;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod device;
+pub mod distributed;
 pub mod export;
 pub mod graph;
 pub mod layers;

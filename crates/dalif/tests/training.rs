@@ -56,6 +56,7 @@ fn config(epochs: usize, readout: Readout) -> TrainConfig {
         label_smoothing: 0.1,
         readout,
         seed: 3,
+        sync_bn: false,
     }
 }
 

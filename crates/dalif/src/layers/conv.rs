@@ -1,12 +1,13 @@
 //! Convolution + batch norm on the merged `[T*B, ...]` batch, and the spiking conv block.
 
 use super::{Tracer, merge_time, split_time};
+use crate::distributed::{SyncBatchNorm, batch_stats};
 use crate::names::{self, named};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
-use burn::tensor::module::batch_norm_train;
+use burn::tensor::module::{BatchNormTrainOutput, batch_norm_train};
 use burn::tensor::{Device, Tensor};
 use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
@@ -143,9 +144,24 @@ impl ConvBn {
     }
 
     /// Batch norm on batch statistics, updating the running averages as the type's docs say.
+    /// Inside [`SyncBatchNorm::enter`] the statistics are those of every rank's batch.
     fn batch_norm_train(&self, z: Tensor<4>) -> Tensor<4> {
         let bn = &self.bn;
-        let result = batch_norm_train(z, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+        let result = if SyncBatchNorm::world().is_some_and(|w| w.size() > 1) {
+            let (mean, variance) = batch_stats(&z);
+            let c = mean.dims()[0];
+            let per_channel = |t: Tensor<1>| t.reshape([1, c, 1, 1]);
+            let scale = bn.gamma.val() / variance.clone().add_scalar(bn.epsilon).sqrt();
+            let output =
+                (z - per_channel(mean.clone())) * per_channel(scale) + per_channel(bn.beta.val());
+            BatchNormTrainOutput {
+                output,
+                mean,
+                variance,
+            }
+        } else {
+            batch_norm_train(z, bn.gamma.val(), bn.beta.val(), bn.epsilon)
+        };
         let device = result.mean.device();
         let k = self.batches_tracked.value_sync().to_device(&device);
         // max(m, 1 / (k + 1)), as a tensor: reading k on the host would stall a GPU.

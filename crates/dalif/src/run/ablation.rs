@@ -5,7 +5,7 @@
 //! differences of the comparisons the paper makes.
 
 use super::seeds::{self, SeedRun};
-use super::{RunConfig, RunDir, RunError, write_atomic};
+use super::{Job, RunConfig, RunDir, RunError, write_atomic};
 use crate::analysis::stats::{Paired, Verdict};
 use crate::neuron::DecayParam;
 use crate::neuron::NeuronKind;
@@ -68,6 +68,24 @@ impl Row {
         let percent = |r: &SeedRun| 100.0 * r.test_accuracy();
         self.runs.iter().map(|r| (r.seed, percent(r))).collect()
     }
+}
+
+/// The runs of the ablation of `base` under `out`, variant by variant, seed by seed; each
+/// named `<variant>/seed-<s>`.
+pub fn jobs(
+    base: &RunConfig,
+    compare_param: bool,
+    n_seeds: usize,
+    out: &Path,
+) -> Result<Vec<Job>, RunError> {
+    let mut jobs = Vec::new();
+    for variant in variants(base, compare_param) {
+        for job in seeds::jobs(&variant.config, n_seeds, &out.join(&variant.name))? {
+            let name = format!("{}/{}", variant.name, job.name);
+            jobs.push(Job { name, ..job });
+        }
+    }
+    Ok(jobs)
 }
 
 /// Trains every variant of `base` with `n_seeds` seeds under `out` (one run directory each,

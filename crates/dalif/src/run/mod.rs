@@ -15,6 +15,10 @@ pub use config::{DataConfig, RunConfig, Splits};
 pub(crate) use dir::write_atomic;
 pub use dir::{Checkpoint, CheckpointKind, RunDir, RunLock};
 
+use crate::distributed::{
+    Collective, Solo, broadcast_result, load_module, module_bytes, optimizer_bytes,
+    optimizer_record, pack, unpack,
+};
 use crate::layers::InitScale;
 use crate::models::{ModelConfig, ModelError, Network, SpikingClassifier, init_seeded};
 use crate::training::{
@@ -24,6 +28,7 @@ use crate::training::{
 use burn::tensor::Device;
 use dalif_data::{DataError, Dataset};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 /// Errors of a run. Each names the file or setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -210,9 +215,106 @@ pub fn train<M: SpikingClassifier>(
     device: &Device,
     hooks: &mut dyn RunHooks,
 ) -> Result<M, RunError> {
-    config.validate()?;
+    train_data_parallel(
+        Rc::new(Solo),
+        Some(dir),
+        config,
+        init,
+        train,
+        test,
+        device,
+        hooks,
+    )
+}
+
+/// Watches training on the ranks other than 0: they write nothing and report nothing, but
+/// may ask to stop.
+struct Follower<'a> {
+    hooks: &'a mut dyn RunHooks,
+}
+
+impl<M> TrainObserver<M> for Follower<'_> {
+    fn epoch_end(&mut self, _: EpochEnd<'_, M>) -> Result<(), TrainError> {
+        Ok(())
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.hooks.stop_requested()
+    }
+}
+
+/// [`train`] on every rank of `world` at once, data-parallel ([`crate::distributed`]): rank 0
+/// passes the run directory and alone reads and writes it (checkpoints, metrics, log) and
+/// reports to its hooks; the other ranks pass `None` and get the checkpoint to resume from
+/// from rank 0, so the run directory need not be on a shared file system. A run resumes on
+/// any number of ranks: the checkpoint and the batch order are those of one process. All
+/// ranks pass the same configuration and data.
+#[allow(clippy::too_many_arguments)]
+pub fn train_data_parallel<M: SpikingClassifier>(
+    world: Rc<dyn Collective>,
+    dir: Option<&RunDir>,
+    config: &RunConfig,
+    init: impl NetworkInit<M>,
+    train: &dyn Dataset,
+    test: &dyn Dataset,
+    device: &Device,
+    hooks: &mut dyn RunHooks,
+) -> Result<M, RunError> {
+    if dir.is_some() != world.is_root() {
+        return Err(RunError::Config(format!(
+            "rank {} of {} was {} a run directory: rank 0, and only rank 0, writes the run",
+            world.rank(),
+            world.size(),
+            if dir.is_some() { "given" } else { "not given" }
+        )));
+    }
+    let Some(dir) = dir else {
+        return follow(world, config, init, train, test, device, hooks);
+    };
     // Held to the end of training: a second process on the same run would interleave its
     // checkpoints and metrics with this one's.
+    let started = start(world.as_ref(), dir, config, &init, train, device, hooks);
+    let start_message = match &started {
+        Ok((_, _, message)) => Ok(message.clone()),
+        Err(e) => Err(e.to_string()),
+    };
+    if world.size() > 1 {
+        broadcast_result(world.as_ref(), start_message).map_err(RunError::Config)?;
+    }
+    let (_lock, (network, trainer), _) = started?;
+    let mut trainer = trainer.data_parallel(world);
+    let mut recorder = Recorder { dir, hooks };
+    match trainer.fit(network, train, test, device, &mut recorder) {
+        Err(TrainError::Stopped { epochs_done }) => {
+            dir.log(&format!(
+                "stopped on request during epoch {}; epochs 1-{epochs_done} are saved",
+                epochs_done + 1
+            ))?;
+            Err(TrainError::Stopped { epochs_done }.into())
+        }
+        // The recorder's own error, as it was.
+        Err(TrainError::Observer(e)) => match e.downcast::<RunError>() {
+            Ok(e) => Err(*e),
+            Err(e) => Err(TrainError::Observer(e).into()),
+        },
+        other => Ok(other?),
+    }
+}
+
+/// Rank 0's start: the run's lock, its network and trainer, from scratch or from the last
+/// checkpoint, and what the other ranks need of it (the optimizer state and where training
+/// stands) as one message.
+#[allow(clippy::type_complexity)]
+fn start<M: SpikingClassifier>(
+    world: &dyn Collective,
+    dir: &RunDir,
+    config: &RunConfig,
+    init: &impl NetworkInit<M>,
+    train: &dyn Dataset,
+    device: &Device,
+    hooks: &mut dyn RunHooks,
+) -> Result<(RunLock, (M, Trainer), Vec<u8>), RunError> {
+    config.validate()?;
     let lock = dir.lock()?;
     let mut notes = Vec::new();
     if let Some(pid) = lock.taken_over() {
@@ -221,7 +323,7 @@ pub fn train<M: SpikingClassifier>(
             lock.path().display()
         ));
     }
-    let network = build_network(config, &init, train, device)?;
+    let network = build_network(config, init, train, device)?;
     // Everything is read and checked before anything is written: a damaged checkpoint
     // leaves the directory as it is.
     let (network, resume) = match dir.checkpoint(CheckpointKind::Last)? {
@@ -264,29 +366,64 @@ pub fn train<M: SpikingClassifier>(
         hooks.notice(note);
     }
     dir.write_metric_lines(&kept)?;
-    let mut trainer = match resume {
+    if world.size() > 1 {
+        dir.log(&format!("training data-parallel on {} ranks", world.size()))?;
+    }
+    let parallel = world.size() > 1;
+    let mut message = Vec::new();
+    if parallel {
+        message.push(module_bytes(&network).map_err(RunError::Config)?);
+    }
+    let trainer = match resume {
         None => Trainer::new(config.train.clone(), &network)?,
         Some((optimizer, state)) => {
             dir.log(&format!("resumed after epoch {done}"))?;
+            let optimizer = if parallel {
+                let bytes = optimizer_bytes(optimizer).map_err(RunError::Config)?;
+                message.push(serde_json::to_vec(&state).expect("state serialises"));
+                let record = optimizer_record(bytes.clone()).map_err(RunError::Config)?;
+                message.push(bytes);
+                record
+            } else {
+                optimizer
+            };
             Trainer::resume(config.train.clone(), &network, optimizer, state)?
         }
     };
-    let mut recorder = Recorder { dir, hooks };
-    match trainer.fit(network, train, test, device, &mut recorder) {
-        Err(TrainError::Stopped { epochs_done }) => {
-            dir.log(&format!(
-                "stopped on request during epoch {}; epochs 1-{epochs_done} are saved",
-                epochs_done + 1
-            ))?;
-            Err(TrainError::Stopped { epochs_done }.into())
+    let message: Vec<&[u8]> = message.iter().map(Vec::as_slice).collect();
+    Ok((lock, (network, trainer), pack(&message)))
+}
+
+/// A rank other than 0: its trainer from rank 0's start message, then its share of the work.
+fn follow<M: SpikingClassifier>(
+    world: Rc<dyn Collective>,
+    config: &RunConfig,
+    init: impl NetworkInit<M>,
+    train: &dyn Dataset,
+    test: &dyn Dataset,
+    device: &Device,
+    hooks: &mut dyn RunHooks,
+) -> Result<M, RunError> {
+    let message = broadcast_result(world.as_ref(), Ok(Vec::new())).map_err(RunError::Config)?;
+    let mut parts = unpack(&message).map_err(RunError::Config)?.into_iter();
+    let malformed = || RunError::Config("rank 0's start message is malformed".into());
+    // This network gives the shapes; the weights, and the parameter ids that key the
+    // optimizer state, are rank 0's.
+    let network = build_network(config, &init, train, device)?;
+    let network =
+        load_module(network, parts.next().ok_or_else(malformed)?).map_err(RunError::Config)?;
+    let trainer = match (parts.next(), parts.next()) {
+        (None, _) => Trainer::new(config.train.clone(), &network)?,
+        (Some(state), Some(optimizer)) => {
+            let optimizer = optimizer_record(optimizer).map_err(RunError::Config)?;
+            let state = serde_json::from_slice(&state)
+                .map_err(|e| RunError::Config(format!("rank 0's training state: {e}")))?;
+            Trainer::resume(config.train.clone(), &network, optimizer, state)?
         }
-        // The recorder's own error, as it was.
-        Err(TrainError::Observer(e)) => match e.downcast::<RunError>() {
-            Ok(e) => Err(*e),
-            Err(e) => Err(TrainError::Observer(e).into()),
-        },
-        other => Ok(other?),
-    }
+        (Some(_), None) => return Err(malformed()),
+    };
+    let mut trainer = trainer.data_parallel(world);
+    Ok(trainer.fit(network, train, test, device, &mut Follower { hooks })?)
 }
 
 /// The network `init` builds, with the weights saved in `dir`'s checkpoint of `kind`, for
@@ -340,6 +477,18 @@ fn load_weights<M: SpikingClassifier>(
             message: format!("does not fit the configured network: {e}{hint}"),
         }
     })
+}
+
+/// One run of a series (seeds, ablation, sweep): where it goes, its configuration and its
+/// name in reports. Runs of a series are independent: `mpirun` spreads them over its ranks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// The run directory.
+    pub path: PathBuf,
+    /// Its configuration.
+    pub config: RunConfig,
+    /// Its name: the grid point, `<variant>/seed-<s>`, `seed-<s>`.
+    pub name: String,
 }
 
 /// The run directory of one variant of a series (ablation, sweep): the run already at

@@ -4,7 +4,7 @@
 //! the table gives the mean, standard deviation and 95% interval over the seeds
 //! ([`crate::analysis::stats`]). The ablation trains each of its variants this way.
 
-use super::{RunConfig, RunDir, RunError, run_dir_for, write_atomic};
+use super::{Job, RunConfig, RunDir, RunError, run_dir_for, write_atomic};
 use crate::analysis::stats::Estimate;
 use crate::training::EpochMetrics;
 use std::fmt::Write as _;
@@ -78,15 +78,9 @@ impl SeedRun {
     }
 }
 
-/// Trains `config` with `n` seeds under `folder` (`seed-<s>/` each) with `train`, which trains
-/// the run in a directory with its configuration (the seed set) and returns its learnable
-/// parameters and metrics. Nothing is written when `n` is 0.
-pub fn train<E: From<RunError>>(
-    config: &RunConfig,
-    n: usize,
-    folder: &Path,
-    mut train: impl FnMut(&RunDir, &RunConfig) -> Result<(usize, Vec<EpochMetrics>), E>,
-) -> Result<Vec<SeedRun>, E> {
+/// The runs of `config` with `n` seeds under `folder` (`seed-<s>/` each), each named
+/// `seed-<s>`.
+pub fn jobs(config: &RunConfig, n: usize, folder: &Path) -> Result<Vec<Job>, RunError> {
     let seeds = seeds(config.train.seed, n)?;
     // A run directory here is a single run (or an ablation from before seeds): runs of seeds
     // inside it would mix two series in one folder.
@@ -96,22 +90,42 @@ pub fn train<E: From<RunError>>(
              their own: choose another folder, or move that run into its seed-{}/",
             folder.display(),
             config.train.seed
-        ))
-        .into());
+        )));
     }
+    Ok(seeds
+        .into_iter()
+        .map(|seed| {
+            let mut config = config.clone();
+            config.train.seed = seed;
+            Job {
+                path: seed_dir(folder, seed),
+                config,
+                name: format!("seed-{seed}"),
+            }
+        })
+        .collect())
+}
+
+/// Trains `config` with `n` seeds under `folder` (`seed-<s>/` each) with `train`, which trains
+/// the run in a directory with its configuration (the seed set) and returns its learnable
+/// parameters and metrics. Nothing is written when `n` is 0.
+pub fn train<E: From<RunError>>(
+    config: &RunConfig,
+    n: usize,
+    folder: &Path,
+    mut train: impl FnMut(&RunDir, &RunConfig) -> Result<(usize, Vec<EpochMetrics>), E>,
+) -> Result<Vec<SeedRun>, E> {
     let mut runs = Vec::new();
-    for seed in seeds {
-        let mut config = config.clone();
-        config.train.seed = seed;
-        let dir = run_dir_for(&seed_dir(folder, seed), &config)?;
-        let (params, metrics) = train(&dir, &config)?;
+    for job in jobs(config, n, folder)? {
+        let dir = run_dir_for(&job.path, &job.config)?;
+        let (params, metrics) = train(&dir, &job.config)?;
         if metrics.is_empty() {
             return Err(
                 RunError::Config(format!("{}: no epoch completed", dir.path().display())).into(),
             );
         }
         runs.push(SeedRun {
-            seed,
+            seed: job.config.train.seed,
             params,
             metrics,
         });

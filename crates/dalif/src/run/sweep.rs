@@ -2,7 +2,7 @@
 //! frozen at every point of a grid, under one budget; the test accuracies make a heatmap over
 //! (alpha, beta).
 
-use super::{RunConfig, RunDir, RunError, run_dir_for, write_atomic};
+use super::{Job, RunConfig, RunDir, RunError, run_dir_for, write_atomic};
 use crate::analysis::plot::Heatmap;
 use crate::neuron::NeuronKind;
 use crate::training::EpochMetrics;
@@ -49,6 +49,37 @@ impl SweepResult {
     }
 }
 
+/// The runs of the sweep of `base` on an `n x n` grid under `out`, in the order the sweep
+/// trains them (beta outer, alpha inner): `dalif sweep --point K` trains the `K`-th.
+pub fn jobs(base: &RunConfig, n: usize, out: &Path) -> Result<Vec<Job>, RunError> {
+    if !(1..=MAX_GRID).contains(&n) {
+        return Err(RunError::Config(format!(
+            "a sweep takes 1 to {MAX_GRID} points per axis, got {n}"
+        )));
+    }
+    if base.model.neuron != NeuronKind::Dalif {
+        return Err(RunError::Config(format!(
+            "the sweep freezes DA-LIF's decays: it trains the dalif neuron, not {}",
+            base.model.neuron
+        )));
+    }
+    let values = grid(n);
+    let mut jobs = Vec::new();
+    for &beta in &values {
+        for &alpha in &values {
+            let mut config = base.clone();
+            config.model.fixed_decays = Some([alpha, beta]);
+            let name = format!("alpha{alpha:.3}-beta{beta:.3}");
+            jobs.push(Job {
+                path: out.join(&name),
+                config,
+                name,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
 /// Trains `base` with DA-LIF's decays frozen at every point of an `n x n` grid under `out`
 /// (one run directory per point, `alpha{a}-beta{b}`; points already trained there are reused,
 /// partly trained ones resumed) with `train`, which trains the run in a directory and
@@ -59,19 +90,7 @@ pub fn run<E: From<RunError>>(
     out: &Path,
     mut train: impl FnMut(&RunDir, &RunConfig, &str) -> Result<Vec<EpochMetrics>, E>,
 ) -> Result<SweepResult, E> {
-    if !(1..=MAX_GRID).contains(&n) {
-        return Err(RunError::Config(format!(
-            "a sweep takes 1 to {MAX_GRID} points per axis, got {n}"
-        ))
-        .into());
-    }
-    if base.model.neuron != NeuronKind::Dalif {
-        return Err(RunError::Config(format!(
-            "the sweep freezes DA-LIF's decays: it trains the dalif neuron, not {}",
-            base.model.neuron
-        ))
-        .into());
-    }
+    let jobs = jobs(base, n, out)?;
     std::fs::create_dir_all(out).map_err(|source| RunError::Io {
         path: out.to_path_buf(),
         source,
@@ -79,29 +98,24 @@ pub fn run<E: From<RunError>>(
     let values = grid(n);
     let mut accuracy = vec![vec![f64::NAN; n]; n];
     let mut csv = String::from("alpha,beta,test_accuracy,best_test_accuracy,run_dir\n");
-    for (j, &beta) in values.iter().enumerate() {
-        for (i, &alpha) in values.iter().enumerate() {
-            let mut config = base.clone();
-            config.model.fixed_decays = Some([alpha, beta]);
-            let name = format!("alpha{alpha:.3}-beta{beta:.3}");
-            let dir = run_dir_for(&out.join(&name), &config)?;
-            let metrics = train(&dir, &config, &name)?;
-            let Some(last) = metrics.last() else {
-                return Err(RunError::Config(format!(
-                    "{}: no epoch completed",
-                    dir.path().display()
-                ))
-                .into());
-            };
-            let best = metrics.iter().map(|m| m.test_accuracy).fold(0.0, f64::max);
-            accuracy[j][i] = 100.0 * last.test_accuracy;
-            let _ = writeln!(
-                csv,
-                "{alpha},{beta},{},{best},{}",
-                last.test_accuracy,
-                dir.path().display()
+    for (k, job) in jobs.iter().enumerate() {
+        let (j, i) = (k / n, k % n);
+        let [alpha, beta] = [values[i], values[j]];
+        let dir = run_dir_for(&job.path, &job.config)?;
+        let metrics = train(&dir, &job.config, &job.name)?;
+        let Some(last) = metrics.last() else {
+            return Err(
+                RunError::Config(format!("{}: no epoch completed", dir.path().display())).into(),
             );
-        }
+        };
+        let best = metrics.iter().map(|m| m.test_accuracy).fold(0.0, f64::max);
+        accuracy[j][i] = 100.0 * last.test_accuracy;
+        let _ = writeln!(
+            csv,
+            "{alpha},{beta},{},{best},{}",
+            last.test_accuracy,
+            dir.path().display()
+        );
     }
     let t = &base.train;
     let mut md = format!(

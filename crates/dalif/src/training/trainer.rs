@@ -5,6 +5,7 @@ use super::{
     CosineWarmup, OptimizerKind, Readout, classification_loss, direct_encoding, mean_logits,
     no_decay_params,
 };
+use crate::distributed::{Collective, Solo, SyncBatchNorm, broadcast_module, sum_gradients};
 use crate::layers::{Activation, SpikeMonitor};
 use crate::models::SpikingClassifier;
 use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
@@ -14,6 +15,7 @@ use dalif_data::{
     Augmentation, Batch, BatchPlan, DataError, Dataset, Mixing, for_each_batch, shuffled_indices,
 };
 use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 use std::time::Instant;
 
 /// The settings of a training run.
@@ -46,6 +48,9 @@ pub struct TrainConfig {
     pub readout: Readout,
     /// Seeds the batch order of every epoch (the caller seeds the model's initialisation).
     pub seed: u64,
+    /// In data-parallel training, batch norms normalise with the statistics of the whole batch
+    /// over all ranks, not of each rank's part ([`SyncBatchNorm`]); one process is unchanged.
+    pub sync_bn: bool,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +69,7 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             readout: Readout::MeanLogits,
             seed: 0,
+            sync_bn: false,
         }
     }
 }
@@ -185,6 +191,9 @@ pub enum TrainError {
     /// The observer's own error (the run directory could not be written).
     #[error(transparent)]
     Observer(Box<dyn std::error::Error + Send + Sync>),
+    /// Data-parallel training could not go on: another rank failed, or the ranks disagree.
+    #[error("data-parallel training: {0}")]
+    Distributed(String),
 }
 
 /// Batches prepared ahead of the step.
@@ -324,41 +333,60 @@ pub fn evaluate<M: SpikingClassifier>(
     config: &TrainConfig,
     device: &Device,
 ) -> Result<Evaluation, DataError> {
+    evaluate_sharded(model, data, config, device, &Solo)
+}
+
+/// [`evaluate`] with every rank of `world` scoring its part of every batch; the sums are
+/// added over the ranks, and every rank returns the evaluation on the whole of `data`.
+pub fn evaluate_sharded<M: SpikingClassifier>(
+    model: &M,
+    data: &dyn Dataset,
+    config: &TrainConfig,
+    device: &Device,
+    world: &dyn Collective,
+) -> Result<Evaluation, DataError> {
     let model = model.valid();
     let device = device.clone().without_autodiff();
-    let (mut loss, mut correct) = (0.0, 0);
-    let mut rates = vec![0.0; model.neurons().len()];
+    // Loss and correct answers, then the firing rate of every layer, each times the samples.
+    let mut sums = vec![0.0; 2 + model.neurons().len()];
     let plan = BatchPlan {
         order: (0..data.len()).collect(),
         batch_size: config.batch_size,
         augmentation: None,
         ahead: AHEAD,
+        shard: world.shard(),
     };
     for_each_batch(data, &plan, |batch| {
         let n = batch.len() as f64;
+        if batch.is_empty() {
+            return Ok(());
+        }
         let (input, labels) = tensors(batch, config.steps, &device)?;
         let mut monitor = SpikeMonitor::on();
         let (l, c) = score(model.forward_monitored(input, &mut monitor), labels, config);
-        loss += l.into_scalar::<f64>() * n;
-        correct += c;
-        for (sum, r) in rates.iter_mut().zip(monitor.into_rates()) {
+        sums[0] += l.into_scalar::<f64>() * n;
+        sums[1] += c as f64;
+        for (sum, r) in sums[2..].iter_mut().zip(monitor.into_rates()) {
             *sum += r * n;
         }
         Ok::<(), DataError>(())
     })?;
+    world.sum_f64(&mut sums);
     let n = data.len().max(1) as f64;
     Ok(Evaluation {
-        loss: loss / n,
-        accuracy: correct as f64 / n,
-        firing_rate: rates.into_iter().map(|r| r / n).collect(),
+        loss: sums[0] / n,
+        accuracy: sums[1] / n,
+        firing_rate: sums[2..].iter().map(|r| r / n).collect(),
     })
 }
 
-/// A training run: its configuration, its optimizer and where it stands.
+/// A training run: its configuration, its optimizer, where it stands, and the processes it
+/// trains on.
 pub struct Trainer {
     config: TrainConfig,
     optimizer: ModuleOptimizer,
     state: TrainState,
+    world: Rc<dyn Collective>,
 }
 
 impl Trainer {
@@ -375,7 +403,19 @@ impl Trainer {
             config,
             optimizer,
             state: TrainState::default(),
+            world: Rc::new(Solo),
         })
+    }
+
+    /// Trains data-parallel over the ranks of `world` ([`crate::distributed`]): every rank
+    /// calls [`fit`](Self::fit) with the same configuration and data, reads its part of every
+    /// batch, and takes the optimiser step of the whole batch; evaluation is shared out the
+    /// same way. `batch_size` stays the batch of one step over all ranks. Every rank's network
+    /// must be rank 0's, parameter ids included, before its trainer is made: pass it through
+    /// [`broadcast_module`] first ([`crate::run::train_data_parallel`] does).
+    pub fn data_parallel(mut self, world: Rc<dyn Collective>) -> Self {
+        self.world = world;
+        self
     }
 
     /// A run that continues from a checkpoint: `model` must already hold the checkpoint's
@@ -402,9 +442,8 @@ impl Trainer {
         &self.config
     }
 
-    /// Backward from `loss`, then one optimiser step at rate `lr`.
-    fn update<M: SpikingClassifier>(&mut self, model: M, loss: Tensor<1>, lr: f64) -> M {
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+    /// One optimiser step at rate `lr`.
+    fn update<M: SpikingClassifier>(&mut self, model: M, grads: GradientsParams, lr: f64) -> M {
         self.state.step += 1;
         self.optimizer.step(lr, model, grads)
     }
@@ -423,7 +462,8 @@ impl Trainer {
         let c = &self.config;
         let loss = classification_loss(logits, labels, c.readout, c.label_smoothing);
         let lr = c.lr;
-        (self.update(model, loss.clone(), lr), loss)
+        let grads = GradientsParams::from_grads(loss.clone().backward(), &model);
+        (self.update(model, grads, lr), loss)
     }
 
     /// Trains `model` from the current state to `config.epochs`, evaluating on `test` after
@@ -440,12 +480,32 @@ impl Trainer {
         if train.is_empty() {
             return Err(TrainError::Config("the training set is empty".into()));
         }
+        let world = Rc::clone(&self.world);
+        let (world, solo) = (world.as_ref(), world.size() == 1);
         let batches = train.len().div_ceil(config.batch_size);
         let schedule = CosineWarmup {
             base: config.lr,
             warmup: config.warmup_epochs * batches,
             total: config.epochs * batches,
         };
+        // Every part of every batch holds samples: a rank with none would make none of the
+        // batch norms' collectives.
+        let shortest = match train.len() % config.batch_size {
+            0 => config.batch_size,
+            rest => rest.min(config.batch_size),
+        };
+        if config.sync_bn && !solo && shortest < world.size() {
+            return Err(TrainError::Config(format!(
+                "sync_bn on {} ranks needs at least one sample per rank in every batch, but a \
+                 batch holds {shortest}: make the batch size larger, or the training set's size \
+                 leave a last batch of at least {} samples",
+                world.size(),
+                world.size()
+            )));
+        }
+        let _sync_bn = (config.sync_bn && !solo).then(|| SyncBatchNorm::enter(self.world.clone()));
+        // Rank r mixes its part of a batch with its own draws; rank 0's are one process's.
+        let mix_seed = (config.seed ^ MIX_STREAM).wrapping_add(world.rank() as u64);
         for epoch in self.state.epochs_done..config.epochs {
             let start = Instant::now();
             let plan = BatchPlan {
@@ -453,64 +513,97 @@ impl Trainer {
                 batch_size: config.batch_size,
                 augmentation: Some((&config.augmentation, config.seed, epoch as u64)),
                 ahead: AHEAD,
+                shard: world.shard(),
             };
-            let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0, 0, config.lr);
+            let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0.0, 0, config.lr);
             let mut slot = Some(model);
-            let mut i = 0u64;
+            let mut i = 0;
             let mut init_firing_rate = None;
-            for_each_batch(train, &plan, |batch| {
-                if observer.stop_requested() {
-                    return Err(TrainError::Stopped {
-                        epochs_done: self.state.epochs_done,
-                    });
+            for_each_batch(train, &plan, |mut batch| {
+                let stop = observer.stop_requested();
+                let epochs_done = self.state.epochs_done;
+                let stopped = || TrainError::Stopped { epochs_done };
+                if stop && solo {
+                    return Err(stopped());
                 }
                 let n = batch.len();
-                let mut batch = batch;
-                let mut rng = SplitMix64::for_item(config.seed ^ MIX_STREAM, epoch as u64, i);
-                let mixed = config.mixing.apply(&mut batch, &mut rng);
-                let (input, labels) = tensors(batch, config.steps, device)?;
+                // The whole batch over all ranks: this one's part is n of it.
+                let whole = (train.len() - i * config.batch_size).min(config.batch_size);
                 let model = slot.take().expect("the model is put back after every step");
                 // The first step of a run sees the network as it was initialised.
                 let first = self.state.step == 0;
-                let mut monitor = if first {
-                    SpikeMonitor::on()
+                // This rank's loss times n, correct answers, stop request; then, in the first
+                // step, the firing rate of every layer times n.
+                let mut sums = vec![0.0, 0.0, f64::from(u8::from(stop))];
+                let grads = if n == 0 {
+                    sums.extend(vec![0.0; if first { model.neurons().len() } else { 0 }]);
+                    GradientsParams::new()
                 } else {
-                    SpikeMonitor::off()
+                    let mut rng = SplitMix64::for_item(mix_seed, epoch as u64, i as u64);
+                    let mixed = config.mixing.apply(&mut batch, &mut rng);
+                    let (input, labels) = tensors(batch, config.steps, device)?;
+                    let mut monitor = if first {
+                        SpikeMonitor::on()
+                    } else {
+                        SpikeMonitor::off()
+                    };
+                    let logits = model.forward_monitored(input, &mut monitor);
+                    if first {
+                        sums.extend(monitor.into_rates().iter().map(|r| r * n as f64));
+                    }
+                    let (mut loss, c) = score(logits.clone(), labels, &config);
+                    if let Some(m) = mixed {
+                        // The loss weighs the sample's own label by lambda, its partner's by
+                        // the rest.
+                        let partner: Vec<i64> =
+                            m.partner_labels.iter().map(|&l| l as i64).collect();
+                        let partner = Tensor::from_data(TensorData::new(partner, [n]), device);
+                        let other = classification_loss(
+                            logits,
+                            partner,
+                            config.readout,
+                            config.label_smoothing,
+                        );
+                        loss = loss * m.lambda + other * (1.0 - m.lambda);
+                    }
+                    sums[0] = loss.clone().into_scalar::<f64>() * n as f64;
+                    sums[1] = c as f64;
+                    if !solo {
+                        // This rank's share of the whole batch's mean loss: the sum of the
+                        // ranks' gradients is then the whole batch's.
+                        loss = loss * (n as f64 / whole as f64);
+                    }
+                    GradientsParams::from_grads(loss.backward(), &model)
                 };
-                let logits = model.forward_monitored(input, &mut monitor);
+                let grads = sum_gradients(world, &model, grads, device);
+                world.sum_f64(&mut sums);
                 if first {
-                    init_firing_rate = Some(monitor.into_rates());
+                    init_firing_rate = Some(sums[3..].iter().map(|r| r / whole as f64).collect());
                 }
-                let (mut loss, c) = score(logits.clone(), labels, &config);
-                if let Some(m) = mixed {
-                    // The loss weighs the sample's own label by lambda, its partner's by the rest.
-                    let partner: Vec<i64> = m.partner_labels.iter().map(|&l| l as i64).collect();
-                    let partner = Tensor::from_data(TensorData::new(partner, [n]), device);
-                    let other = classification_loss(
-                        logits,
-                        partner,
-                        config.readout,
-                        config.label_smoothing,
-                    );
-                    loss = loss * m.lambda + other * (1.0 - m.lambda);
-                }
-                loss_sum += loss.clone().into_scalar::<f64>() * n as f64;
-                correct += c;
-                seen += n;
+                loss_sum += sums[0];
+                correct += sums[1];
+                seen += whole;
                 lr = schedule.lr(self.state.step);
-                slot = Some(self.update(model, loss, lr));
+                slot = Some(self.update(model, grads, lr));
                 i += 1;
+                if sums[2] > 0.0 {
+                    return Err(stopped());
+                }
                 observer.batch_end(&BatchProgress {
                     epoch,
-                    batch: i as usize,
+                    batch: i,
                     batches,
                     loss: loss_sum / seen as f64,
-                    accuracy: correct as f64 / seen as f64,
+                    accuracy: correct / seen as f64,
                 });
                 Ok(())
             })?;
             model = slot.expect("every step puts the model back");
-            let eval = evaluate(&model, test, &config, device)?;
+            // Batch norms' running averages differ between ranks: all take rank 0's.
+            if !config.sync_bn {
+                model = broadcast_module(world, model).map_err(TrainError::Distributed)?;
+            }
+            let eval = evaluate_sharded(&model, test, &config, device, world)?;
             let neurons = model.neurons();
             let (alpha, beta) = neurons.iter().map(|n| n.mean_decays(device)).unzip();
             let mut settings: Vec<String> = Vec::new();
@@ -523,7 +616,7 @@ impl Trainer {
             let metrics = EpochMetrics {
                 epoch,
                 train_loss: loss_sum / train.len() as f64,
-                train_accuracy: correct as f64 / train.len() as f64,
+                train_accuracy: correct / train.len() as f64,
                 test_loss: eval.loss,
                 test_accuracy: eval.accuracy,
                 lr,
@@ -542,13 +635,23 @@ impl Trainer {
                 self.state.best = Some((epoch, metrics.test_accuracy));
             }
             self.state.epochs_done = epoch + 1;
-            observer.epoch_end(EpochEnd {
+            let saved = observer.epoch_end(EpochEnd {
                 model: &model,
                 optimizer: &self.optimizer,
                 state: &self.state,
                 metrics: &metrics,
                 is_best,
-            })?;
+            });
+            // A rank whose observer failed (rank 0 could not save) stops every rank.
+            let mut failed = [f64::from(u8::from(saved.is_err()))];
+            world.sum_f64(&mut failed);
+            saved?;
+            if failed[0] > 0.0 {
+                return Err(TrainError::Distributed(format!(
+                    "another rank failed at the end of epoch {} (its message says why)",
+                    epoch + 1
+                )));
+            }
         }
         Ok(model)
     }
