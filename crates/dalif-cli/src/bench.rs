@@ -4,8 +4,10 @@ use crate::config_args::{DeviceArgs, TrainDeviceArgs};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use dalif::bench::{neuron, train};
+use dalif::distributed::Collective;
 use dalif::models::ModelKind;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 #[derive(Subcommand)]
 pub enum Bench {
@@ -73,10 +75,15 @@ pub struct NeuronArgs {
     device: DeviceArgs,
 }
 
-pub fn run(bench: Bench) -> Result<()> {
+/// `bench train` runs on every rank of an mpirun job (the data-parallel step); `bench neuron`
+/// in one process.
+pub fn run(bench: Bench, world: &Rc<dyn Collective>) -> Result<()> {
     match bench {
-        Bench::Neuron(args) => bench_neuron(args),
-        Bench::Train(args) => bench_train(args),
+        Bench::Neuron(args) => {
+            crate::world::single(world.as_ref(), "bench neuron")?;
+            bench_neuron(args)
+        }
+        Bench::Train(args) => bench_train(args, world),
     }
 }
 
@@ -110,7 +117,7 @@ fn parse_frame(s: &str) -> Result<[usize; 3]> {
     }
 }
 
-fn bench_train(args: TrainArgs) -> Result<()> {
+fn bench_train(args: TrainArgs, world: &Rc<dyn Collective>) -> Result<()> {
     set_threads(args.threads)?;
     let bench = train::TrainBench {
         model: args.model,
@@ -122,10 +129,14 @@ fn bench_train(args: TrainArgs) -> Result<()> {
         rounds: args.rounds,
     };
     let device = args.device.autodiff()?;
-    let r = train::run(&bench, &device)?;
+    let r = train::run_data_parallel(&bench, &device, Rc::clone(world))?;
+    if !world.is_root() {
+        return Ok(());
+    }
     let mb = |b: Option<u64>| b.map_or("-".to_string(), |b| format!("{:.0}", b as f64 / 1e6));
     println!(
-        "Training step, {} T={} B={} {:?} on {}{}, {} threads, {} timed steps (warm-up {})",
+        "Training step, {} T={} B={} {:?} on {}{}, {}{} threads, {} timed steps (warm-up {}); \
+         {:.2} MB of gradients summed per step",
         r.model,
         r.steps,
         r.batch_size,
@@ -136,9 +147,15 @@ fn bench_train(args: TrainArgs) -> Result<()> {
         } else {
             ""
         },
+        if r.ranks > 1 {
+            format!("{} ranks x ", r.ranks)
+        } else {
+            String::new()
+        },
         r.threads,
         r.timings.times_ms.len(),
-        args.warmup
+        args.warmup,
+        r.gradient_bytes as f64 / 1e6
     );
     println!();
     println!("| median ms | min ms | IQR ms | samples/s | peak RSS MB | device peak MB |");

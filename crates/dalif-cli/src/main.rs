@@ -104,7 +104,6 @@ fn main() -> ExitCode {
     #[cfg(feature = "wgpu")]
     quiet_wayland_probe();
     let cli = Cli::parse();
-    progress::catch_interrupts();
     let world = match world::join() {
         Ok(world) => world,
         Err(e) => {
@@ -112,6 +111,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    progress::catch_interrupts(world.size());
     let single = |command: &str| world::single(world.as_ref(), command);
     let result = match cli.command {
         Command::Train(args) => commands::train(args, &world),
@@ -125,7 +125,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Data(d) => single("data").and_then(|()| data::run(d)),
-        Command::Bench(b) => single("bench").and_then(|()| bench::run(b)),
+        Command::Bench(b) => bench::run(b, &world),
     };
     let Err(e) = result else {
         return ExitCode::SUCCESS;

@@ -5,15 +5,32 @@ use dalif::run::RunHooks;
 use dalif::training::{BatchProgress, EpochMetrics};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by the first Ctrl-C; the second one ends the process at once.
 static STOP: AtomicBool = AtomicBool::new(false);
 
-/// Makes Ctrl-C ask running trainings to stop between batches (the last completed epoch's
-/// checkpoint stays as it is). A second Ctrl-C exits immediately.
-pub fn catch_interrupts() {
-    let _ = ctrlc::set_handler(|| {
+/// What this process has saved so far, for a message when a signal ends it.
+static SAVED: Mutex<String> = Mutex::new(String::new());
+
+/// Makes Ctrl-C (and SIGTERM, SIGHUP) ask running trainings to stop between batches (the last
+/// completed epoch's checkpoint stays as it is). A second Ctrl-C exits immediately.
+///
+/// A rank of a job of several ends at once instead, saying what is saved: `mpirun` kills its
+/// ranks 1 s after it forwards the signal (`odls_base_sigkill_timeout`), too soon to finish a
+/// batch, and checkpoints are written atomically, so ending now loses only the epoch in
+/// progress, as the graceful stop does.
+pub fn catch_interrupts(ranks: usize) {
+    let _ = ctrlc::set_handler(move || {
+        if ranks > 1 {
+            let saved = SAVED.lock().map(|s| s.clone()).unwrap_or_default();
+            if !saved.is_empty() {
+                eprintln!("\ninterrupted: {saved}");
+            }
+            std::process::exit(130);
+        }
         if STOP.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
@@ -41,15 +58,25 @@ pub struct Progress {
     /// Prefix of every line (the variant's name in an ablation).
     label: String,
     terminal: bool,
+    /// The run directory, for the message when a signal ends the process.
+    run: PathBuf,
 }
 
 impl Progress {
-    pub fn new(epochs: usize, label: &str) -> Self {
+    pub fn new(epochs: usize, label: &str, run: &Path) -> Self {
+        if let Ok(mut saved) = SAVED.lock() {
+            let run = run.display();
+            *saved = format!(
+                "{label}the epochs completed in {run} stay saved; continue with `dalif train \
+                 --resume {run}`"
+            );
+        }
         Self {
             bar: None,
             epochs,
             label: label.to_string(),
             terminal: std::io::stderr().is_terminal(),
+            run: run.to_path_buf(),
         }
     }
 }
@@ -87,6 +114,14 @@ impl RunHooks for Progress {
     fn epoch_end(&mut self, m: &EpochMetrics, is_best: bool) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+        }
+        if let Ok(mut saved) = SAVED.lock() {
+            let run = self.run.display();
+            *saved = format!(
+                "{}epochs 1-{} of {run} are saved; continue with `dalif train --resume {run}`",
+                self.label,
+                m.epoch + 1
+            );
         }
         if let Some(init) = &m.init_firing_rate {
             let rates: Vec<String> = init.iter().map(|r| format!("{r:.3}")).collect();

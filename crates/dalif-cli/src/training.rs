@@ -117,7 +117,7 @@ pub fn train_ranks(
             config.train.batch_size.div_ceil(world.size())
         );
     }
-    let mut progress = Progress::new(config.train.epochs, label);
+    let mut progress = Progress::new(config.train.epochs, label, dir.path());
     let resume = || {
         format!(
             "continue with `dalif train --resume {}`",

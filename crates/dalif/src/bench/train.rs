@@ -4,11 +4,13 @@
 //! exactly as [`Trainer::step`] runs it in training. Each timed call waits for the device.
 
 use super::{Timings, Variant, Waiter, interleaved};
+use crate::distributed::{Collective, Solo, gradient_bytes};
 use crate::layers::Activation;
 use crate::models::{ModelConfig, ModelError, ModelKind, Network};
 use crate::training::{TrainConfig, Trainer};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use serde::Serialize;
+use std::rc::Rc;
 
 /// What one training-step benchmark runs.
 #[derive(Clone, Debug)]
@@ -44,6 +46,10 @@ pub struct TrainReport {
     pub checkpointing: bool,
     /// Worker threads of the CPU kernels (rayon's pool).
     pub threads: usize,
+    /// Processes of the data-parallel step (1: one process).
+    pub ranks: usize,
+    /// Bytes of the gradients the ranks sum every step (f32).
+    pub gradient_bytes: usize,
     /// The timed steps.
     pub timings: Timings,
     /// `batch_size` over the median step time.
@@ -74,6 +80,24 @@ pub enum TrainBenchError {
 /// Times training steps of `bench.model` on `device` (an autodiff device; its gradient
 /// checkpointing is kept).
 pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenchError> {
+    run_data_parallel(bench, device, Rc::new(Solo))
+}
+
+/// [`run`] on every rank of `world`: each rank steps on its part of the batch (the batch cut
+/// into `world.size()` equal parts) and the ranks sum their gradients, as data-parallel
+/// training does; every rank reports the time of the whole batch's step.
+pub fn run_data_parallel(
+    bench: &TrainBench,
+    device: &Device,
+    world: Rc<dyn Collective>,
+) -> Result<TrainReport, TrainBenchError> {
+    let ranks = world.size();
+    if !bench.batch_size.is_multiple_of(ranks) {
+        return Err(TrainBenchError::Config(format!(
+            "the batch of {} does not cut into {ranks} equal parts",
+            bench.batch_size
+        )));
+    }
     let [c, h, w] = bench.input;
     if bench.steps == 0 || bench.batch_size == 0 || bench.rounds == 0 || bench.classes < 2 {
         return Err(TrainBenchError::Config(format!(
@@ -104,13 +128,17 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenc
         &cpu,
     )
     .to_device(device);
+    let part = world.shard().range(bench.batch_size);
+    let (input, labels) = (input.narrow(1, part.start, part.len()), labels.slice(part));
+    let gradient_bytes = gradient_bytes(&model);
     let config = TrainConfig {
         batch_size: bench.batch_size,
         steps: bench.steps,
         ..TrainConfig::default()
     };
-    let mut trainer =
-        Trainer::new(config, &model).map_err(|e| TrainBenchError::Config(e.to_string()))?;
+    let mut trainer = Trainer::new(config, &model)
+        .map_err(|e| TrainBenchError::Config(e.to_string()))?
+        .data_parallel(world);
     let mut slot = Some(model);
     let waiter = Waiter::new(device);
     let mut step = || {
@@ -141,6 +169,8 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenc
         checkpointing: device.gradient_checkpointing_strategy()
             == Some(burn::tensor::GradientCheckpointingStrategy::Balanced),
         threads: rayon::current_num_threads(),
+        ranks,
+        gradient_bytes,
         samples_per_second: bench.batch_size as f64 / (timings.median_ms / 1e3),
         timings,
         peak_rss_bytes: peak_rss_bytes(),

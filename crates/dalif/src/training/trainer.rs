@@ -451,18 +451,27 @@ impl Trainer {
     /// One training step on one batch at the configured peak rate, as [`fit`](Self::fit)
     /// takes it (without mixing or the schedule): forward over the T steps of `input`, the
     /// configured loss, backward, optimiser update. Returns the updated model and the loss.
-    /// The model and the input must live on an autodiff device.
+    /// The model and the input must live on an autodiff device. On the ranks of a
+    /// [data-parallel](Self::data_parallel) trainer, `input` is this rank's part of the batch,
+    /// all parts of one size, and the step is the whole batch's.
     pub fn step<M: SpikingClassifier>(
         &mut self,
         model: M,
         input: Activation,
         labels: Tensor<1, Int>,
     ) -> (M, Tensor<1>) {
+        let device = labels.device();
         let logits = model.forward(input);
         let c = &self.config;
         let loss = classification_loss(logits, labels, c.readout, c.label_smoothing);
         let lr = c.lr;
-        let grads = GradientsParams::from_grads(loss.clone().backward(), &model);
+        let world = Rc::clone(&self.world);
+        let share = match world.size() {
+            1 => loss.clone(),
+            n => loss.clone() / n as f64,
+        };
+        let grads = GradientsParams::from_grads(share.backward(), &model);
+        let grads = sum_gradients(world.as_ref(), &model, grads, &device);
         (self.update(model, grads, lr), loss)
     }
 

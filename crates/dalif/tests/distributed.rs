@@ -1,0 +1,241 @@
+//! Data-parallel training on 2 ranks of `mpirun` against one process: the same trajectory for
+//! a network without batch norm, the same steps with synchronised batch norm, and a run
+//! stopped on 2 ranks resumed by one process.
+//!
+//! Each test launches this test executable under `mpirun -np 2`, running one `#[ignore]`d
+//! worker test on both ranks (it does nothing outside mpirun), then trains the same runs in
+//! one process here and compares the metrics the two wrote.
+#![cfg(feature = "mpi")]
+
+use dalif::distributed::{Collective, Mpi};
+use dalif::prelude::*;
+use dalif::run::{RunHooks, train_data_parallel};
+use dalif::training::{EpochMetrics, TrainConfig, TrainError};
+use dalif_data::{Dataset, Subset};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::rc::Rc;
+
+/// Where the workers write their runs; set by the launching test.
+const OUT: &str = "DALIF_DISTRIBUTED_TEST_OUT";
+
+#[derive(Module, Debug)]
+struct Mlp {
+    hidden: Linear,
+    neuron: DaLif,
+    out: Linear,
+}
+
+impl SpikingClassifier for Mlp {
+    fn trace<T: Tracer>(&self, t: &mut T, x: T::Value) -> T::Value {
+        let x = t.flatten("flatten", x);
+        let x = t.linear("hidden", &self.hidden, x);
+        let x = t.neuron("neuron", &self.neuron, x);
+        t.linear("out", &self.out, x)
+    }
+}
+
+fn mlp(model: &ModelConfig, device: &Device) -> Result<Mlp, ModelError> {
+    let [h, w] = model.input_size;
+    Ok(Mlp {
+        hidden: LinearConfig::new(model.channels_in * h * w, 64).init(device),
+        neuron: model.spec.neuron_config().init(device)?,
+        out: LinearConfig::new(64, model.classes).init(device),
+    })
+}
+
+/// The embedded digits, 3 epochs of batch 64 (23 batches, the last of 30 samples).
+fn mlp_config() -> RunConfig {
+    let mut config = RunConfig::default();
+    config.train = TrainConfig {
+        epochs: 3,
+        batch_size: 64,
+        ..config.train
+    };
+    config
+}
+
+/// `cifar_small` with batch norm on 2 batches of 32 digits per epoch, 2 epochs.
+fn bn_config(sync_bn: bool) -> RunConfig {
+    let mut config = RunConfig::default();
+    config.train = TrainConfig {
+        epochs: 2,
+        batch_size: 32,
+        sync_bn,
+        ..config.train
+    };
+    config
+}
+
+/// Stops the run once its first epoch is saved (on rank 0; the stop reaches every rank).
+struct StopAfterFirstEpoch(bool);
+
+impl RunHooks for StopAfterFirstEpoch {
+    fn epoch_end(&mut self, _: &EpochMetrics, _: bool) {
+        self.0 = true;
+    }
+    fn stop_requested(&self) -> bool {
+        self.0
+    }
+}
+
+/// Trains `config` with `init` into `path` on `world` (rank 0 writes it).
+fn train<M: SpikingClassifier>(
+    world: &Rc<dyn Collective>,
+    path: &Path,
+    config: &RunConfig,
+    init: impl dalif::run::NetworkInit<M>,
+    samples: Option<usize>,
+    hooks: &mut dyn RunHooks,
+) -> Result<(), dalif::run::RunError> {
+    let (all, test) = config.open_data().unwrap();
+    let subset;
+    let train: &dyn Dataset = match samples {
+        Some(n) => {
+            subset = Subset::new(all.as_ref(), (0..n).collect());
+            &subset
+        }
+        None => all.as_ref(),
+    };
+    let dir = world
+        .is_root()
+        .then(|| run::run_dir_for(path, config).unwrap());
+    let device = Device::flex().autodiff();
+    train_data_parallel(
+        Rc::clone(world),
+        dir.as_ref(),
+        config,
+        init,
+        train,
+        test.as_ref(),
+        &device,
+        hooks,
+    )
+    .map(|_| ())
+}
+
+/// The runs of both ranks, under `$DALIF_DISTRIBUTED_TEST_OUT`.
+#[test]
+#[ignore = "a worker: runs on the ranks of `mpirun`, launched by the tests below"]
+fn worker() {
+    let Some(out) = std::env::var_os(OUT).map(PathBuf::from) else {
+        return;
+    };
+    let world: Rc<dyn Collective> = Rc::new(Mpi::join().expect("MPI starts"));
+    assert_eq!(world.size(), 2);
+    let quiet = &mut Quiet;
+    train(&world, &out.join("mlp"), &mlp_config(), mlp, None, quiet).unwrap();
+    let stopped = train(
+        &world,
+        &out.join("mlp-stopped"),
+        &mlp_config(),
+        mlp,
+        None,
+        &mut StopAfterFirstEpoch(false),
+    );
+    assert!(matches!(
+        stopped,
+        Err(dalif::run::RunError::Train(TrainError::Stopped {
+            epochs_done: 1
+        }))
+    ));
+    for (name, sync) in [("bn-sync", true), ("bn-local", false)] {
+        train(
+            &world,
+            &out.join(name),
+            &bn_config(sync),
+            run::zoo,
+            Some(64),
+            quiet,
+        )
+        .unwrap();
+    }
+}
+
+fn launch_workers(out: &Path) {
+    let status = Command::new("mpirun")
+        .args(["-np", "2", "--oversubscribe"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["worker", "--exact", "--ignored", "--test-threads=1"])
+        .env(OUT, out)
+        .env("RAYON_NUM_THREADS", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .status()
+        .expect("mpirun (OpenMPI: apt-get install openmpi-bin) runs");
+    assert!(status.success(), "the 2-rank workers failed: {status}");
+}
+
+fn metrics(path: &Path) -> Vec<EpochMetrics> {
+    RunDir::open(path).unwrap().0.metrics().unwrap()
+}
+
+/// The largest difference of the numbers every epoch reports (losses, accuracies, decays,
+/// firing rates), relative to 1 + |value|. NaN compares as infinitely far.
+fn distance(a: &[EpochMetrics], b: &[EpochMetrics]) -> f64 {
+    assert_eq!(a.len(), b.len(), "epochs");
+    let numbers = |m: &EpochMetrics| {
+        let mut v = vec![m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy];
+        v.extend(m.alpha.iter().chain(&m.beta).chain(&m.firing_rate));
+        v
+    };
+    let mut worst = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        for (p, q) in numbers(x).into_iter().zip(numbers(y)) {
+            let d = (p - q).abs() / (1.0 + p.abs());
+            worst = if d.is_nan() {
+                f64::INFINITY
+            } else {
+                worst.max(d)
+            };
+        }
+    }
+    worst
+}
+
+#[test]
+fn two_ranks_follow_one_process_and_a_stopped_run_resumes_on_one() {
+    let out = std::env::temp_dir().join(format!("dalif-distributed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    launch_workers(&out);
+    let solo: Rc<dyn Collective> = Rc::new(dalif::distributed::Solo);
+
+    // No batch norm: every step is the one-process step up to the order of the additions.
+    let one = out.join("mlp-one");
+    train(&solo, &one, &mlp_config(), mlp, None, &mut Quiet).unwrap();
+    let (one, two) = (metrics(&one), metrics(&out.join("mlp")));
+    let d = distance(&one, &two);
+    println!("MLP, 3 epochs, 1 process vs 2 ranks: largest relative difference {d:.2e}");
+    assert!(d < 1e-6, "2 ranks drifted from 1 process: {d}");
+    assert!(two[2].test_accuracy > 0.8, "the MLP learns: {:?}", two[2]);
+
+    // Stopped after epoch 1 on 2 ranks, finished by 1 process.
+    let stopped = out.join("mlp-stopped");
+    assert_eq!(metrics(&stopped).len(), 1);
+    train(&solo, &stopped, &mlp_config(), mlp, None, &mut Quiet).unwrap();
+    let d = distance(&metrics(&stopped), &two);
+    println!("stopped on 2 ranks, resumed on 1 vs 2 ranks throughout: {d:.2e}");
+    assert!(d < 1e-6, "the resumed run drifted: {d}");
+
+    // Batch norm: with synchronised statistics, the 2 ranks take the one-process steps.
+    let bn_one = out.join("bn-one");
+    train(
+        &solo,
+        &bn_one,
+        &bn_config(false),
+        run::zoo,
+        Some(64),
+        &mut Quiet,
+    )
+    .unwrap();
+    let bn_one = metrics(&bn_one);
+    let synced = distance(&bn_one, &metrics(&out.join("bn-sync")));
+    let local = distance(&bn_one, &metrics(&out.join("bn-local")));
+    println!("cifar_small, 4 steps: sync-bn {synced:.2e}, per-rank statistics {local:.2e}");
+    assert!(synced < 1e-6, "sync-bn drifted from 1 process: {synced}");
+    assert!(
+        local > 10.0 * synced,
+        "per-rank statistics should differ from the whole batch's: {local} vs {synced}"
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
