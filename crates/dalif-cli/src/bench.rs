@@ -7,7 +7,7 @@ use dalif::bench::{neuron, train};
 use dalif::distributed::Collective;
 use dalif::models::ModelKind;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum Bench {
@@ -77,7 +77,7 @@ pub struct NeuronArgs {
 
 /// `bench train` runs on every rank of an mpirun job (the data-parallel step); `bench neuron`
 /// in one process.
-pub fn run(bench: Bench, world: &Rc<dyn Collective>) -> Result<()> {
+pub fn run(bench: Bench, world: &Arc<dyn Collective>) -> Result<()> {
     match bench {
         Bench::Neuron(args) => {
             crate::world::single(world.as_ref(), "bench neuron")?;
@@ -117,7 +117,7 @@ fn parse_frame(s: &str) -> Result<[usize; 3]> {
     }
 }
 
-fn bench_train(args: TrainArgs, world: &Rc<dyn Collective>) -> Result<()> {
+fn bench_train(args: TrainArgs, world: &Arc<dyn Collective>) -> Result<()> {
     set_threads(args.threads)?;
     let bench = train::TrainBench {
         model: args.model,
@@ -129,7 +129,7 @@ fn bench_train(args: TrainArgs, world: &Rc<dyn Collective>) -> Result<()> {
         rounds: args.rounds,
     };
     let device = args.device.autodiff()?;
-    let r = train::run_data_parallel(&bench, &device, Rc::clone(world))?;
+    let r = train::run_data_parallel(&bench, &device, Arc::clone(world))?;
     if !world.is_root() {
         return Ok(());
     }

@@ -11,7 +11,7 @@ use dalif::models::{SpikingClassifier, learnable_params};
 use dalif::run::{Job, RunConfig, RunDir, RunError, ablation, run_dir_for, seeds};
 use dalif::training::evaluate;
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::Arc;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -77,7 +77,7 @@ fn check(config: &RunConfig, device: &burn::tensor::Device) -> Result<()> {
     Ok(())
 }
 
-pub fn train(args: TrainArgs, world: &Rc<dyn Collective>) -> Result<()> {
+pub fn train(args: TrainArgs, world: &Arc<dyn Collective>) -> Result<()> {
     let device = args.device.autodiff()?;
     if args.seeds != 1 {
         return train_seeds(args, &device, world);
@@ -142,7 +142,7 @@ pub fn train(args: TrainArgs, world: &Rc<dyn Collective>) -> Result<()> {
 /// the rest of the series (and its table) on rank 0 once all are done. Returns whether this
 /// rank goes on to the table.
 pub fn spread_series(
-    world: &Rc<dyn Collective>,
+    world: &Arc<dyn Collective>,
     jobs: impl FnOnce() -> Result<Vec<Job>, RunError>,
     device: &burn::tensor::Device,
 ) -> Result<bool> {
@@ -169,7 +169,7 @@ pub fn spread_series(
 fn train_seeds(
     args: TrainArgs,
     device: &burn::tensor::Device,
-    world: &Rc<dyn Collective>,
+    world: &Arc<dyn Collective>,
 ) -> Result<()> {
     let config = args.config.resolve()?;
     seeds::seeds(config.train.seed, args.seeds)?;
@@ -238,7 +238,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn ablate(args: AblateArgs, world: &Rc<dyn Collective>) -> Result<()> {
+pub fn ablate(args: AblateArgs, world: &Arc<dyn Collective>) -> Result<()> {
     let device = args.device.autodiff()?;
     let base = args.config.resolve()?;
     seeds::seeds(base.train.seed, args.seeds)?;

@@ -10,7 +10,7 @@ use dalif::analysis::plot::render_heatmap;
 use dalif::distributed::Collective;
 use dalif::run::{RunDir, run_dir_for, sweep};
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::Arc;
 
 #[derive(Args)]
 pub struct SweepArgs {
@@ -37,7 +37,7 @@ pub struct SweepArgs {
     device: TrainDeviceArgs,
 }
 
-pub fn run(args: SweepArgs, world: &Rc<dyn Collective>) -> Result<()> {
+pub fn run(args: SweepArgs, world: &Arc<dyn Collective>) -> Result<()> {
     let base = args.config.resolve()?;
     let device = args.device.autodiff()?;
     let jobs = sweep::jobs(&base, args.grid, &args.out)?;

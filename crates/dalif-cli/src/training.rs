@@ -9,7 +9,7 @@ use dalif::run::{self, RunConfig, RunDir, RunError, Splits};
 use dalif::training::{EpochMetrics, TrainError};
 use dalif_data::{DataError, Dataset};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The default run directory: runs/<data>-<model>-<neuron>-<n> with the first free n.
 pub fn default_out(config: &RunConfig) -> PathBuf {
@@ -75,13 +75,13 @@ pub fn train_in(
     device: &burn::tensor::Device,
     label: &str,
 ) -> Result<(Network, Vec<EpochMetrics>)> {
-    train_ranks(&(Rc::new(Solo) as _), Some(dir), config, device, label)
+    train_ranks(&(Arc::new(Solo) as _), Some(dir), config, device, label)
 }
 
 /// [`train_in`] on every rank of `world`, data-parallel: rank 0 passes the run directory and
 /// reports; the others pass `None` and get no metrics back.
 pub fn train_ranks(
-    world: &Rc<dyn Collective>,
+    world: &Arc<dyn Collective>,
     dir: Option<&RunDir>,
     config: &RunConfig,
     device: &burn::tensor::Device,
@@ -91,7 +91,7 @@ pub fn train_ranks(
     let (train, test) = (train.as_ref(), test.as_ref());
     let Some(dir) = dir else {
         let network = run::train_data_parallel(
-            Rc::clone(world),
+            Arc::clone(world),
             None,
             config,
             run::zoo,
@@ -125,7 +125,7 @@ pub fn train_ranks(
         )
     };
     let network = match run::train_data_parallel(
-        Rc::clone(world),
+        Arc::clone(world),
         Some(dir),
         config,
         run::zoo,

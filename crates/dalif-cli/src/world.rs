@@ -4,15 +4,15 @@
 use anyhow::{Result, bail};
 use dalif::distributed::{Collective, Solo, launched_size};
 use dalif::run::Job;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Joins the job a launcher started this process in; alone otherwise.
-pub fn join() -> Result<Rc<dyn Collective>> {
+pub fn join() -> Result<Arc<dyn Collective>> {
     #[cfg(feature = "mpi")]
     if dalif::distributed::Mpi::launched() {
         return match dalif::distributed::Mpi::join() {
-            Some(mpi) => Ok(Rc::new(mpi)),
-            None => bail!("MPI could not be started in this process"),
+            Ok(mpi) => Ok(Arc::new(mpi)),
+            Err(e) => bail!("MPI could not be started: {e}"),
         };
     }
     if let Some(n @ 2..) = launched_size() {
@@ -22,7 +22,7 @@ pub fn join() -> Result<Rc<dyn Collective>> {
              (Debian: apt-get install openmpi-bin libopenmpi-dev libclang-dev)"
         );
     }
-    Ok(Rc::new(Solo))
+    Ok(Arc::new(Solo))
 }
 
 /// Refuses a command that runs in one process when several were launched.

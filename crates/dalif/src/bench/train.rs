@@ -10,7 +10,7 @@ use crate::models::{ModelConfig, ModelError, ModelKind, Network};
 use crate::training::{TrainConfig, Trainer};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use serde::Serialize;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// What one training-step benchmark runs.
 #[derive(Clone, Debug)]
@@ -80,7 +80,7 @@ pub enum TrainBenchError {
 /// Times training steps of `bench.model` on `device` (an autodiff device; its gradient
 /// checkpointing is kept).
 pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenchError> {
-    run_data_parallel(bench, device, Rc::new(Solo))
+    run_data_parallel(bench, device, Arc::new(Solo))
 }
 
 /// [`run`] on every rank of `world`: each rank steps on its part of the batch (the batch cut
@@ -89,7 +89,7 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenc
 pub fn run_data_parallel(
     bench: &TrainBench,
     device: &Device,
-    world: Rc<dyn Collective>,
+    world: Arc<dyn Collective>,
 ) -> Result<TrainReport, TrainBenchError> {
     let ranks = world.size();
     if !bench.batch_size.is_multiple_of(ranks) {

@@ -35,8 +35,10 @@ use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use dalif_data::Shard;
 
 /// The operations data-parallel training needs from the processes of a job. Every rank must
-/// make the same calls in the same order, as with MPI's collectives.
-pub trait Collective {
+/// make the same calls in the same order, as with MPI's collectives. Any thread may call
+/// them, one at a time: backends with an execution stream (burn's fusion on wgpu and CUDA)
+/// run the batch-statistics sums of [`SyncBatchNorm`] on the stream's thread.
+pub trait Collective: Send + Sync {
     /// This process, from 0.
     fn rank(&self) -> usize;
     /// The processes of the job.

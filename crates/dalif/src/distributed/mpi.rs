@@ -5,6 +5,7 @@ use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, CommunicatorCollectives, Root};
+use std::sync::{Mutex, MutexGuard};
 
 /// The processes of a job launched by `mpirun` / `mpiexec` or Slurm's `srun`: MPI's world.
 ///
@@ -12,9 +13,16 @@ use mpi::traits::{Communicator, CommunicatorCollectives, Root};
 /// process's life.
 pub struct Mpi {
     world: SimpleCommunicator,
+    /// One call at a time, from whichever thread (`MPI_THREAD_SERIALIZED`).
+    turn: Mutex<()>,
     // Declared last: MPI ends after the communicator is gone.
     _universe: Universe,
 }
+
+// SAFETY: MPI was initialised with at least MPI_THREAD_SERIALIZED (`join` checks it), which
+// lets any thread call MPI as long as no two calls overlap; every call holds `turn`.
+unsafe impl Send for Mpi {}
+unsafe impl Sync for Mpi {}
 
 /// Variables the launchers set in the processes they start: OpenMPI's `mpirun`, PMIx (OpenMPI
 /// 4+, Slurm's `--mpi=pmix`), PMI-1/2 (MPICH, Slurm's `--mpi=pmi2`).
@@ -31,14 +39,26 @@ impl Mpi {
             .any(|v| std::env::var_os(v).is_some())
     }
 
-    /// Joins the job this process was launched in; `None` when MPI was already initialised
-    /// in this process. Threads other than the caller's never call MPI (`MPI_THREAD_FUNNELED`).
-    pub fn join() -> Option<Self> {
-        let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Funneled)?;
-        Some(Self {
+    /// Joins the job this process was launched in. Fails when MPI was already initialised
+    /// in this process, or cannot be called from more than one thread.
+    pub fn join() -> Result<Self, String> {
+        let (universe, level) = mpi::initialize_with_threading(mpi::Threading::Serialized)
+            .ok_or("MPI was already initialised in this process")?;
+        if level < mpi::Threading::Serialized {
+            return Err(format!(
+                "the MPI library gives threading level {level:?}; dalif needs Serialized (an \
+                 execution stream's thread sums batch statistics)"
+            ));
+        }
+        Ok(Self {
             world: universe.world(),
+            turn: Mutex::new(()),
             _universe: universe,
         })
+    }
+
+    fn turn(&self) -> MutexGuard<'_, ()> {
+        self.turn.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -52,6 +72,7 @@ impl Collective for Mpi {
     }
 
     fn sum_f32(&self, values: &mut [f32]) {
+        let _turn = self.turn();
         for chunk in values.chunks_mut(MAX_COUNT) {
             let send = chunk.to_vec();
             self.world
@@ -60,6 +81,7 @@ impl Collective for Mpi {
     }
 
     fn sum_f64(&self, values: &mut [f64]) {
+        let _turn = self.turn();
         for chunk in values.chunks_mut(MAX_COUNT) {
             let send = chunk.to_vec();
             self.world
@@ -68,6 +90,7 @@ impl Collective for Mpi {
     }
 
     fn broadcast(&self, bytes: &mut Vec<u8>) {
+        let _turn = self.turn();
         let root = self.world.process_at_rank(0);
         let mut len = bytes.len() as u64;
         root.broadcast_into(&mut len);

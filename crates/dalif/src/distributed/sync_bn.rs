@@ -5,7 +5,8 @@
 //! them (PyTorch's `SyncBatchNorm`).
 //!
 //! The sum over ranks is one backend operation with its own autodiff node ([`RankSumBackend`]);
-//! its collective is the one [`SyncBatchNorm::enter`] names for the thread that trains.
+//! its collective is the one [`SyncBatchNorm::enter`] names for the process (a backend with an
+//! execution stream runs the operation on the stream's thread, not the one that trains).
 
 use super::Collective;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -14,35 +15,32 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::{Autodiff, Backend, TensorMetadata, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Tensor, TensorData};
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
-thread_local! {
-    /// The ranks whose batch statistics the batch norms of this thread share.
-    static WORLD: RefCell<Option<Rc<dyn Collective>>> = const { RefCell::new(None) };
-}
+/// The ranks whose batch statistics the batch norms of this process share.
+static WORLD: Mutex<Option<Arc<dyn Collective>>> = Mutex::new(None);
 
-/// While alive, the batch norms trained on this thread normalise with statistics over the
+/// While alive, the batch norms trained in this process normalise with statistics over the
 /// ranks of its collective (training steps of [`Trainer::fit`](crate::training::Trainer::fit)
-/// with `sync_bn`).
+/// with `sync_bn`): one such training at a time per process.
 pub struct SyncBatchNorm(());
 
 impl SyncBatchNorm {
     /// Shares batch statistics over `world` until the guard is dropped.
-    pub fn enter(world: Rc<dyn Collective>) -> Self {
-        WORLD.with(|w| *w.borrow_mut() = Some(world));
+    pub fn enter(world: Arc<dyn Collective>) -> Self {
+        *WORLD.lock().unwrap_or_else(|p| p.into_inner()) = Some(world);
         Self(())
     }
 
-    /// The collective the batch norms of this thread share statistics over, if any.
-    pub fn world() -> Option<Rc<dyn Collective>> {
-        WORLD.with(|w| w.borrow().clone())
+    /// The collective the batch norms share statistics over, if any.
+    pub fn world() -> Option<Arc<dyn Collective>> {
+        WORLD.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
 impl Drop for SyncBatchNorm {
     fn drop(&mut self) {
-        WORLD.with(|w| *w.borrow_mut() = None);
+        *WORLD.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 

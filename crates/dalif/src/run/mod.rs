@@ -28,7 +28,7 @@ use crate::training::{
 use burn::tensor::Device;
 use dalif_data::{DataError, Dataset};
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Errors of a run. Each names the file or setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -216,7 +216,7 @@ pub fn train<M: SpikingClassifier>(
     hooks: &mut dyn RunHooks,
 ) -> Result<M, RunError> {
     train_data_parallel(
-        Rc::new(Solo),
+        Arc::new(Solo),
         Some(dir),
         config,
         init,
@@ -251,7 +251,7 @@ impl<M> TrainObserver<M> for Follower<'_> {
 /// ranks pass the same configuration and data.
 #[allow(clippy::too_many_arguments)]
 pub fn train_data_parallel<M: SpikingClassifier>(
-    world: Rc<dyn Collective>,
+    world: Arc<dyn Collective>,
     dir: Option<&RunDir>,
     config: &RunConfig,
     init: impl NetworkInit<M>,
@@ -396,7 +396,7 @@ fn start<M: SpikingClassifier>(
 
 /// A rank other than 0: its trainer from rank 0's start message, then its share of the work.
 fn follow<M: SpikingClassifier>(
-    world: Rc<dyn Collective>,
+    world: Arc<dyn Collective>,
     config: &RunConfig,
     init: impl NetworkInit<M>,
     train: &dyn Dataset,

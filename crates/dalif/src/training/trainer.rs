@@ -15,7 +15,7 @@ use dalif_data::{
     Augmentation, Batch, BatchPlan, DataError, Dataset, Mixing, for_each_batch, shuffled_indices,
 };
 use serde::{Deserialize, Serialize};
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The settings of a training run.
@@ -386,7 +386,7 @@ pub struct Trainer {
     config: TrainConfig,
     optimizer: ModuleOptimizer,
     state: TrainState,
-    world: Rc<dyn Collective>,
+    world: Arc<dyn Collective>,
 }
 
 impl Trainer {
@@ -403,7 +403,7 @@ impl Trainer {
             config,
             optimizer,
             state: TrainState::default(),
-            world: Rc::new(Solo),
+            world: Arc::new(Solo),
         })
     }
 
@@ -413,7 +413,7 @@ impl Trainer {
     /// same way. `batch_size` stays the batch of one step over all ranks. Every rank's network
     /// must be rank 0's, parameter ids included, before its trainer is made: pass it through
     /// [`broadcast_module`] first ([`crate::run::train_data_parallel`] does).
-    pub fn data_parallel(mut self, world: Rc<dyn Collective>) -> Self {
+    pub fn data_parallel(mut self, world: Arc<dyn Collective>) -> Self {
         self.world = world;
         self
     }
@@ -465,7 +465,7 @@ impl Trainer {
         let c = &self.config;
         let loss = classification_loss(logits, labels, c.readout, c.label_smoothing);
         let lr = c.lr;
-        let world = Rc::clone(&self.world);
+        let world = Arc::clone(&self.world);
         let share = match world.size() {
             1 => loss.clone(),
             n => loss.clone() / n as f64,
@@ -489,7 +489,7 @@ impl Trainer {
         if train.is_empty() {
             return Err(TrainError::Config("the training set is empty".into()));
         }
-        let world = Rc::clone(&self.world);
+        let world = Arc::clone(&self.world);
         let (world, solo) = (world.as_ref(), world.size() == 1);
         let batches = train.len().div_ceil(config.batch_size);
         let schedule = CosineWarmup {
