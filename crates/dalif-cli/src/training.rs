@@ -151,13 +151,6 @@ pub fn train_ranks(
 
 /// Training stopped on request (Ctrl-C, SIGTERM), on every rank: the message says what is
 /// saved and how to continue.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Interrupted(pub String);
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Interrupted {}

@@ -66,29 +66,15 @@ pub fn from_root<T>(
 
 /// An error every rank knows of (rank 0's, sent to all): printed by rank 0 alone, and the job
 /// ends without an abort.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Relayed(pub String);
-
-impl std::fmt::Display for Relayed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Relayed {}
 
 /// An error of this rank that every rank knows of (it was counted in a collective): printed
 /// here, and the job ends without an abort.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
 pub struct Settled(pub anyhow::Error);
-
-impl std::fmt::Display for Settled {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.0)
-    }
-}
-
-impl std::error::Error for Settled {}
 
 /// Trains this rank's share of a series' independent runs (every `size`-th from its rank,
 /// [`dalif::distributed::my_jobs`]) with `train`, then waits for every rank to finish its

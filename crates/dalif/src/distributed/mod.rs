@@ -335,13 +335,11 @@ pub fn local_rank() -> Option<usize> {
 }
 
 /// The processes of the job a launcher started this process in, as its variables tell it
-/// (OpenMPI's mpirun, PMI, a Slurm job step); `None` outside a launcher. It needs no MPI: a
-/// build without the `mpi` feature checks it to refuse to train alone in a job of several.
+/// (OpenMPI's mpirun, PMI, a step of `srun`; not a batch script's allocation, whose commands
+/// run once); `None` outside a launcher. It needs no MPI: a build without the `mpi` feature
+/// checks it to refuse to train alone in a job of several.
 pub fn launched_size() -> Option<usize> {
-    env_number(&["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]).or_else(|| {
-        std::env::var_os("SLURM_STEP_ID")
-            .and_then(|_| env_number(&["SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"]))
-    })
+    env_number(&["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"])
 }
 
 #[cfg(test)]
