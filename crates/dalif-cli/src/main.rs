@@ -16,6 +16,7 @@ mod world;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 // glibc's malloc returns large freed blocks to the OS and page-faults them in again on the next
 // allocation: measured on the neuron benchmark, 13,000 page faults per call and 2.5x the time
@@ -112,6 +113,18 @@ fn main() -> ExitCode {
         }
     };
     progress::catch_interrupts(world.size());
+    if world.size() > 1 {
+        // A panicking rank takes the job down (srun, unlike mpirun, would keep the other
+        // ranks waiting in their next collective). Weak: MPI ends (MPI_Finalize) when main
+        // drops the world, which a hook living to the end must not prevent.
+        let (world, report) = (Arc::downgrade(&world), std::panic::take_hook());
+        std::panic::set_hook(Box::new(move |info| {
+            report(info);
+            if let Some(world) = world.upgrade() {
+                world.abort(101);
+            }
+        }));
+    }
     let single = |command: &str| world::single(world.as_ref(), command);
     let result = match cli.command {
         Command::Train(args) => commands::train(args, &world),

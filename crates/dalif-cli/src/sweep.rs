@@ -82,6 +82,9 @@ pub fn run(args: SweepArgs, world: &Arc<dyn Collective>) -> Result<()> {
         }
     }
     let result = sweep::run(&base, args.grid, &args.out, |dir, config, name| {
+        if args.collect {
+            return Ok(dir.metrics()?);
+        }
         let (_, metrics) = train_in(dir, config, &device, &format!("[{name}] "))?;
         Ok::<_, anyhow::Error>(metrics)
     })

@@ -2,6 +2,7 @@
 //! and what to do after a stop.
 
 use crate::progress::{Progress, StopOnly};
+use crate::world::{Relayed, Settled};
 use anyhow::{Result, bail};
 use dalif::distributed::{Collective, Solo};
 use dalif::models::Network;
@@ -104,6 +105,10 @@ pub fn train_ranks(
             Err(RunError::Train(TrainError::Stopped { .. })) => {
                 Err(Interrupted("interrupted".into()).into())
             }
+            // Rank 0's failure, which rank 0 reports.
+            Err(e @ (RunError::OtherRank(_) | RunError::Train(TrainError::Distributed(_)))) => {
+                Err(Relayed(e.to_string()).into())
+            }
             other => Ok((other?, Vec::new())),
         };
     };
@@ -143,7 +148,15 @@ pub fn train_ranks(
         }
         // Writing the run directory failed mid-run (a full disk, a folder turned read-only):
         // the last completed epoch is kept, and the run continues from it once fixed.
-        Err(e @ RunError::NotSaved { .. }) => bail!("{e}; {} once this is fixed", resume()),
+        Err(e @ RunError::NotSaved { .. }) => {
+            // Every rank learnt of it at the end of the epoch and stops without an abort.
+            let error = anyhow::anyhow!("{e}; {} once this is fixed", resume());
+            return Err(if world.size() > 1 {
+                Settled(error).into()
+            } else {
+                error
+            });
+        }
         other => other?,
     };
     Ok((network, dir.metrics()?))

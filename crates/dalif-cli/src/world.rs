@@ -16,6 +16,12 @@ pub fn join() -> Result<Arc<dyn Collective>> {
         };
     }
     if let Some(n @ 2..) = launched_size() {
+        #[cfg(feature = "mpi")]
+        bail!(
+            "a launcher started {n} processes but gave them no MPI connection (PMIx, PMI): \
+             with Slurm, launch with `srun --mpi=pmix`"
+        );
+        #[cfg(not(feature = "mpi"))]
         bail!(
             "a launcher started {n} processes, but this dalif was built without MPI: each would \
              train alone. Rebuild with `cargo install --path crates/dalif-cli --features mpi` \
@@ -52,8 +58,7 @@ pub fn from_root<T>(
     }
     let value = f();
     if world.size() == 1 {
-        let bytes = value.as_ref().map(encode).unwrap_or_default();
-        return Ok((Some(value?), bytes));
+        return Ok((Some(value?), Vec::new()));
     }
     let message = value.as_ref().map(encode).map_err(|e| format!("{e:#}"));
     match (value, dalif::distributed::broadcast_result(world, message)) {

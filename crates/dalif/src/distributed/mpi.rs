@@ -13,6 +13,9 @@ use std::sync::{Mutex, MutexGuard};
 /// process's life.
 pub struct Mpi {
     world: SimpleCommunicator,
+    /// Read once: every MPI call goes through `turn`.
+    rank: usize,
+    size: usize,
     /// One call at a time, from whichever thread (`MPI_THREAD_SERIALIZED`).
     turn: Mutex<()>,
     // Declared last: MPI ends after the communicator is gone.
@@ -50,8 +53,11 @@ impl Mpi {
                  execution stream's thread sums batch statistics)"
             ));
         }
+        let world = universe.world();
         Ok(Self {
-            world: universe.world(),
+            rank: world.rank() as usize,
+            size: world.size() as usize,
+            world,
             turn: Mutex::new(()),
             _universe: universe,
         })
@@ -64,11 +70,11 @@ impl Mpi {
 
 impl Collective for Mpi {
     fn rank(&self) -> usize {
-        self.world.rank() as usize
+        self.rank
     }
 
     fn size(&self) -> usize {
-        self.world.size() as usize
+        self.size
     }
 
     fn sum_f32(&self, values: &mut [f32]) {
@@ -101,6 +107,7 @@ impl Collective for Mpi {
     }
 
     fn abort(&self, code: i32) -> ! {
+        // Not in turn: another thread may be inside a collective that will never finish.
         self.world.abort(code)
     }
 }

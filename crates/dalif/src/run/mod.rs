@@ -103,6 +103,9 @@ pub enum RunError {
     /// Training failed or was stopped.
     #[error(transparent)]
     Train(#[from] TrainError),
+    /// Rank 0 of a data-parallel run could not start it (its message, which rank 0 reports).
+    #[error("{0}")]
+    OtherRank(String),
 }
 
 /// What a run reports while it trains; every method has a do-nothing default.
@@ -404,7 +407,7 @@ fn follow<M: SpikingClassifier>(
     device: &Device,
     hooks: &mut dyn RunHooks,
 ) -> Result<M, RunError> {
-    let message = broadcast_result(world.as_ref(), Ok(Vec::new())).map_err(RunError::Config)?;
+    let message = broadcast_result(world.as_ref(), Ok(Vec::new())).map_err(RunError::OtherRank)?;
     let mut parts = unpack(&message).map_err(RunError::Config)?.into_iter();
     let malformed = || RunError::Config("rank 0's start message is malformed".into());
     // This network gives the shapes; the weights, and the parameter ids that key the

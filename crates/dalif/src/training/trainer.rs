@@ -558,7 +558,12 @@ impl Trainer {
                     };
                     let logits = model.forward_monitored(input, &mut monitor);
                     if first {
-                        sums.extend(monitor.into_rates().iter().map(|r| r * n as f64));
+                        // Weighted by this rank's share (exactly 1 in one process); every rank
+                        // sends one rate per spiking layer.
+                        let share = n as f64 / whole as f64;
+                        let mut rates = monitor.into_rates();
+                        rates.resize(model.neurons().len(), 0.0);
+                        sums.extend(rates.iter().map(|r| r * share));
                     }
                     let (mut loss, c) = score(logits.clone(), labels, &config);
                     if let Some(m) = mixed {
@@ -587,7 +592,7 @@ impl Trainer {
                 let grads = sum_gradients(world, &model, grads, device);
                 world.sum_f64(&mut sums);
                 if first {
-                    init_firing_rate = Some(sums[3..].iter().map(|r| r / whole as f64).collect());
+                    init_firing_rate = Some(sums[3..].to_vec());
                 }
                 loss_sum += sums[0];
                 correct += sums[1];
@@ -608,10 +613,9 @@ impl Trainer {
                 Ok(())
             })?;
             model = slot.expect("every step puts the model back");
-            // Batch norms' running averages differ between ranks: all take rank 0's.
-            if !config.sync_bn {
-                model = broadcast_module(world, model).map_err(TrainError::Distributed)?;
-            }
+            // Batch norms' running averages differ between ranks (with sync_bn, by the order
+            // of additions at most): all take rank 0's.
+            model = broadcast_module(world, model).map_err(TrainError::Distributed)?;
             let eval = evaluate_sharded(&model, test, &config, device, world)?;
             let neurons = model.neurons();
             let (alpha, beta) = neurons.iter().map(|n| n.mean_decays(device)).unzip();
