@@ -3,8 +3,11 @@
 //! then on 1; a sweep's points spread over the ranks, `sweep --point` and `sweep --collect`.
 #![cfg(feature = "mpi")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::{dalif, tempdir, text};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DALIF: &str = env!("CARGO_BIN_EXE_dalif");
@@ -21,25 +24,6 @@ fn mpirun(args: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
-}
-
-fn dalif(args: &[&str]) -> Output {
-    Command::new(DALIF).args(args).output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dalif-mpi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn epochs_saved(run: &Path) -> usize {
@@ -91,7 +75,7 @@ fn signal(pid: u32, signal: &str) {
 
 #[test]
 fn interrupted_and_killed_jobs_resume_on_two_ranks_then_one() {
-    let tmp = tempdir("stops");
+    let tmp = tempdir("mpi-stops");
     let run = tmp.join("run");
     let run_arg = run.to_str().unwrap();
 
@@ -137,7 +121,7 @@ fn interrupted_and_killed_jobs_resume_on_two_ranks_then_one() {
 
 #[test]
 fn a_sweep_spreads_its_points_over_the_ranks_and_collects_them() {
-    let tmp = tempdir("sweep");
+    let tmp = tempdir("mpi-sweep");
     let flags = ["--grid", "2", "--epochs", "1", "--steps", "2"];
     let out_dir = tmp.join("sweep");
     let out = mpirun(&[&["sweep", "--out", out_dir.to_str().unwrap()][..], &flags].concat())

@@ -7,8 +7,11 @@
 //! (its max pool is padded). Needs a Python with `nir` and `numpy`: `$DALIF_PYTHON`, else
 //! `python3` (`scripts/test` makes one).
 
+mod common;
+
 use burn::nn::LinearConfig;
 use burn::tensor::{Device, Tensor, TensorData};
+use common::tempdir;
 use dalif::export::{ExportError, NirOptions, or_unit_name, write_nir};
 use dalif::graph::{GraphBuilder, LayerGraph, Op};
 use dalif::layers::SpikeMonitor;
@@ -18,18 +21,11 @@ use dalif::neuron::{Reset, SpikeFunction};
 use dalif::run::{self, CheckpointKind, RunDir};
 use dalif_data::rng::SplitMix64;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use strum::VariantArray;
 
 const DT: f64 = 1e-4;
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dalif-nir-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Runs `check_nir.py mode nir payload` and fails the test with its output if it fails.
 fn check(mode: &str, nir: &Path, payload: &serde_json::Value) {
@@ -130,7 +126,7 @@ fn model(kind: ModelKind, cin: usize, size: usize) -> ModelConfig {
 
 #[test]
 fn exported_graphs_of_every_model_load_in_nir_with_their_shapes_edges_and_decays() {
-    let tmp = tempdir("read");
+    let tmp = tempdir("nir-read");
     let device = Device::flex();
     for &kind in ModelKind::VARIANTS {
         let (cin, size) = match kind {
@@ -304,7 +300,7 @@ fn simulate(network: &Network, frames: &[f32], shape: [usize; 4], nir: &Path, de
 
 #[test]
 fn a_trained_resnet20_spikes_the_same_when_its_nir_graph_is_simulated() {
-    let tmp = tempdir("simulate");
+    let tmp = tempdir("nir-simulate");
     train_export_simulate(
         &tmp,
         &[
@@ -327,14 +323,14 @@ fn a_trained_resnet20_spikes_the_same_when_its_nir_graph_is_simulated() {
 /// are still silent) then `dalif export RUN net.nir --format nir`.
 #[test]
 fn the_default_trained_cifar_small_exports_and_its_max_pools_simulate_exactly() {
-    let tmp = tempdir("simulate-default");
+    let tmp = tempdir("nir-simulate-default");
     train_export_simulate(&tmp, &["--epochs", "2"]);
 }
 
 /// ResNet-18's stem pools 3x3 windows with stride 2 and padding 1 (random weights).
 #[test]
 fn a_padded_max_pool_simulates_exactly() {
-    let tmp = tempdir("simulate-resnet18");
+    let tmp = tempdir("nir-simulate-resnet18");
     let device = Device::flex();
     let (t, c, size) = (4, 2, 32);
     let network = init_seeded(&device, 5, || {

@@ -7,6 +7,9 @@
 //! one process here and compares the metrics the two wrote.
 #![cfg(feature = "mpi")]
 
+mod common;
+
+use common::Mlp;
 use dalif::distributed::{Collective, Mpi};
 use dalif::prelude::*;
 use dalif::run::{RunHooks, train_data_parallel};
@@ -28,22 +31,6 @@ fn device(suite: &str) -> Device {
         #[cfg(feature = "wgpu")]
         "wgpu" => Device::wgpu(burn::tensor::DeviceKind::default()).autodiff(),
         other => panic!("no suite {other}"),
-    }
-}
-
-#[derive(Module, Debug)]
-struct Mlp {
-    hidden: Linear,
-    neuron: DaLif,
-    out: Linear,
-}
-
-impl SpikingClassifier for Mlp {
-    fn trace<T: Tracer>(&self, t: &mut T, x: T::Value) -> T::Value {
-        let x = t.flatten("flatten", x);
-        let x = t.linear("hidden", &self.hidden, x);
-        let x = t.neuron("neuron", &self.neuron, x);
-        t.linear("out", &self.out, x)
     }
 }
 

@@ -4,17 +4,14 @@
 
 mod common;
 
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::LinearConfig;
 use burn::tensor::{Device, Tensor};
 use common::*;
 use dalif::layers::{
-    Activation, ConvBnConfig, InitScale, SpikingBasicBlockConfig, SpikingConvConfig, Tracer,
+    Activation, ConvBnConfig, InitScale, SpikingBasicBlockConfig, SpikingConvConfig,
 };
-use dalif::models::{
-    ModelConfig, ModelKind, Network, SpikingClassifier, init_seeded, learnable_params,
-};
-use dalif::neuron::{DaLif, DaLifConfig, DecayParam, NeuronError, NeuronKind};
+use dalif::models::{ModelConfig, ModelKind, Network, init_seeded, learnable_params};
+use dalif::neuron::{DaLifConfig, DecayParam, NeuronError, NeuronKind};
 use dalif::training::scale_linear_charges;
 
 const C_OUT: usize = 3;
@@ -157,23 +154,6 @@ fn the_scale_starts_at_the_threshold_over_the_initial_spatial_decay() {
         .as_ref()
         .expect("the stride changes the shape");
     assert!(max_abs_diff(&gamma(&shortcut.bn), &[half; C_OUT]) < 1e-6);
-}
-
-/// A linear layer straight into a neuron, and a classifier.
-#[derive(Module, Debug)]
-struct Mlp {
-    hidden: Linear,
-    neuron: DaLif,
-    out: Linear,
-}
-
-impl SpikingClassifier for Mlp {
-    fn trace<T: Tracer>(&self, t: &mut T, x: T::Value) -> T::Value {
-        let x = t.flatten("flatten", x);
-        let x = t.linear("hidden", &self.hidden, x);
-        let x = t.neuron("neuron", &self.neuron, x);
-        t.linear("out", &self.out, x)
-    }
 }
 
 #[test]

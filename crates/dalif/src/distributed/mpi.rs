@@ -2,6 +2,7 @@
 
 use super::Collective;
 use mpi::collective::SystemOperation;
+use mpi::datatype::Equivalence;
 use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, CommunicatorCollectives, Root};
@@ -66,6 +67,16 @@ impl Mpi {
     fn turn(&self) -> MutexGuard<'_, ()> {
         self.turn.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// `values` summed element-wise over the ranks, in place, in calls MPI's counts can take.
+    fn sum<T: Equivalence + Clone>(&self, values: &mut [T]) {
+        let _turn = self.turn();
+        for chunk in values.chunks_mut(MAX_COUNT) {
+            let send = chunk.to_vec();
+            self.world
+                .all_reduce_into(&send[..], chunk, SystemOperation::sum());
+        }
+    }
 }
 
 impl Collective for Mpi {
@@ -78,21 +89,11 @@ impl Collective for Mpi {
     }
 
     fn sum_f32(&self, values: &mut [f32]) {
-        let _turn = self.turn();
-        for chunk in values.chunks_mut(MAX_COUNT) {
-            let send = chunk.to_vec();
-            self.world
-                .all_reduce_into(&send[..], chunk, SystemOperation::sum());
-        }
+        self.sum(values);
     }
 
     fn sum_f64(&self, values: &mut [f64]) {
-        let _turn = self.turn();
-        for chunk in values.chunks_mut(MAX_COUNT) {
-            let send = chunk.to_vec();
-            self.world
-                .all_reduce_into(&send[..], chunk, SystemOperation::sum());
-        }
+        self.sum(values);
     }
 
     fn broadcast(&self, bytes: &mut Vec<u8>) {

@@ -501,7 +501,7 @@ impl Trainer {
         // batch norms' collectives.
         let shortest = match train.len() % config.batch_size {
             0 => config.batch_size,
-            rest => rest.min(config.batch_size),
+            rest => rest,
         };
         if config.sync_bn && !solo && shortest < world.size() {
             return Err(TrainError::Config(format!(

@@ -1,9 +1,15 @@
-//! Helpers shared by the neuron tests: tensors from plain vectors and back, on Flex.
+//! Helpers shared by the neuron tests: tensors from plain vectors and back, on Flex; and a
+//! spiking MLP for the tests that train a network of one's own.
 #![allow(dead_code)]
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
+use burn::module::Module;
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
+use dalif::layers::Tracer;
+use dalif::models::SpikingClassifier;
+use dalif::neuron::DaLif;
 use dalif::neuron::op::{DaLifGrads, DaLifOp, DaLifTrace, Implementation};
 use dalif::neuron::{Reset, SpikeFunction, Surrogate};
 use rand::rngs::StdRng;
@@ -98,4 +104,21 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max)
+}
+
+/// A linear layer straight into a neuron, and a classifier.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub hidden: Linear,
+    pub neuron: DaLif,
+    pub out: Linear,
+}
+
+impl SpikingClassifier for Mlp {
+    fn trace<T: Tracer>(&self, t: &mut T, x: T::Value) -> T::Value {
+        let x = t.flatten("flatten", x);
+        let x = t.linear("hidden", &self.hidden, x);
+        let x = t.neuron("neuron", &self.neuron, x);
+        t.linear("out", &self.out, x)
+    }
 }
