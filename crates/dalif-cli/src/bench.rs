@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use dalif::bench::{neuron, train};
 use dalif::distributed::Collective;
+use dalif::layers::InitScale;
 use dalif::models::ModelKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,27 +21,36 @@ pub enum Bench {
 
 #[derive(Args)]
 pub struct TrainArgs {
+    /// The workload of `shared/peers/workloads.md`: c (cifar-small, T=4, B=32, 10 rounds),
+    /// r (resnet19, T=4, B=8, 5 rounds) or vggsnn (event frames [10, 8, 2, 48, 48], 3 rounds);
+    /// the options below change one part of it.
+    #[arg(long, default_value = "c")]
+    workload: train::Workload,
     /// The zoo model (cifar-small, resnet19, resnet20, resnet18, resnet34, vggsnn).
-    #[arg(long, default_value = "cifar-small")]
-    model: ModelKind,
+    #[arg(long)]
+    model: Option<ModelKind>,
     /// Time steps T.
-    #[arg(long, default_value_t = 4)]
-    steps: usize,
+    #[arg(long)]
+    steps: Option<usize>,
     /// Samples per step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    /// One frame, CxHxW (32x32 colour images by default; 2x48x48 for event frames).
-    #[arg(long, default_value = "3x32x32")]
-    input: String,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// One frame, CxHxW (3x32x32 for the images of c and r, 2x48x48 for vggsnn's frames).
+    #[arg(long)]
+    input: Option<String>,
     /// Output classes.
-    #[arg(long, default_value_t = 10)]
-    classes: usize,
+    #[arg(long)]
+    classes: Option<usize>,
     /// Timed steps.
-    #[arg(long, default_value_t = 10)]
-    rounds: usize,
+    #[arg(long)]
+    rounds: Option<usize>,
     /// Untimed steps before timing.
-    #[arg(long, default_value_t = 2)]
-    warmup: usize,
+    #[arg(long)]
+    warmup: Option<usize>,
+    /// How the batch norms start: unit (gamma = 1, PyTorch's, the workloads') or threshold
+    /// (dalif's training default).
+    #[arg(long)]
+    init_scale: Option<InitScale>,
     /// Compute threads of the CPU kernels (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -119,14 +129,19 @@ fn parse_frame(s: &str) -> Result<[usize; 3]> {
 
 fn bench_train(args: TrainArgs, world: &Arc<dyn Collective>) -> Result<()> {
     set_threads(args.threads)?;
+    let preset = train::TrainBench::workload(args.workload);
     let bench = train::TrainBench {
-        model: args.model,
-        steps: args.steps,
-        batch_size: args.batch_size,
-        input: parse_frame(&args.input)?,
-        classes: args.classes,
-        warmup: args.warmup,
-        rounds: args.rounds,
+        model: args.model.unwrap_or(preset.model),
+        steps: args.steps.unwrap_or(preset.steps),
+        batch_size: args.batch_size.unwrap_or(preset.batch_size),
+        input: match &args.input {
+            Some(input) => parse_frame(input)?,
+            None => preset.input,
+        },
+        classes: args.classes.unwrap_or(preset.classes),
+        warmup: args.warmup.unwrap_or(preset.warmup),
+        rounds: args.rounds.unwrap_or(preset.rounds),
+        init_scale: args.init_scale.unwrap_or(preset.init_scale),
     };
     let device = args.device.autodiff()?;
     let r = train::run_data_parallel(&bench, &device, Arc::clone(world))?;
@@ -154,21 +169,25 @@ fn bench_train(args: TrainArgs, world: &Arc<dyn Collective>) -> Result<()> {
         },
         r.threads,
         r.timings.times_ms.len(),
-        args.warmup,
+        bench.warmup,
         r.gradient_bytes as f64 / 1e6
     );
     println!();
-    println!("| median ms | min ms | IQR ms | samples/s | peak RSS MB | device peak MB |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| median ms | min ms | IQR ms | samples/s | peak RSS MB | kept for backward MB | \
+         device peak MB |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     let t = &r.timings;
     println!(
-        "| {:.1} | {:.1} | {:.1}-{:.1} | {:.1} | {} | {} |",
+        "| {:.1} | {:.1} | {:.1}-{:.1} | {:.1} | {} | {} | {} |",
         t.median_ms,
         t.min_ms,
         t.q1_ms,
         t.q3_ms,
         r.samples_per_second,
         mb(r.peak_rss_bytes),
+        mb(r.forward_kept_bytes),
         mb(r.device_peak_bytes)
     );
     write_json(args.json.as_deref(), &r)

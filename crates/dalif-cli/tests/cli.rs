@@ -1059,8 +1059,35 @@ fn bench_train_times_training_steps_with_and_without_checkpointing() {
         assert_eq!(report["timings"]["times_ms"].as_array().unwrap().len(), 2);
         assert_eq!(report["checkpointing"], flag.is_some());
         assert!(report["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+        assert!(report["forward_kept_bytes"].as_u64().is_some(), "{report}");
         assert_eq!(report["input"], serde_json::json!([2, 16, 16]));
     }
+    // A workload sets the model, T and the batch; the options change parts of it.
+    let json = tmp.join("r.json");
+    let out = dalif(&[
+        "bench",
+        "train",
+        "--workload",
+        "r",
+        "--batch-size",
+        "2",
+        "--input",
+        "3x8x8",
+        "--rounds",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["model"], "resnet19");
+    assert_eq!(
+        (report["steps"].as_u64(), report["batch_size"].as_u64()),
+        (Some(4), Some(2))
+    );
     let out = dalif(&["bench", "train", "--input", "3x32"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("CxHxW"), "{}", text(&out));

@@ -1,12 +1,14 @@
 //! One training step of a zoo model on any device (workloads C and R of
-//! `shared/peers/workloads.md`, and the paper's batch sizes on a GPU): forward over T steps of
-//! a fixed random batch, cross-entropy of the mean logits, backward, SGD-momentum update,
-//! exactly as [`Trainer::step`] runs it in training. Each timed call waits for the device.
+//! `shared/peers/workloads.md`, VGGSNN on event frames, and the paper's batch sizes on a GPU):
+//! forward over T steps of a fixed random batch, cross-entropy of the mean logits, backward,
+//! SGD-momentum update (lr 0.1, momentum 0.9), exactly as [`Trainer::step`] runs it in
+//! training. Each timed call waits for the device.
 
 use super::{Timings, Variant, Waiter, interleaved};
 use crate::distributed::{Collective, Solo, gradient_bytes};
-use crate::layers::Activation;
-use crate::models::{ModelConfig, ModelError, ModelKind, Network};
+use crate::layers::{Activation, InitScale};
+use crate::models::{ModelConfig, ModelError, ModelKind, Network, SpikingClassifier};
+use crate::training::{Readout, classification_loss};
 use crate::training::{TrainConfig, Trainer};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use serde::Serialize;
@@ -29,6 +31,41 @@ pub struct TrainBench {
     pub warmup: usize,
     /// Timed steps.
     pub rounds: usize,
+    /// How the batch norms start (the workloads use PyTorch's `gamma = 1`).
+    pub init_scale: InitScale,
+}
+
+/// The benchmark workloads of `shared/peers/workloads.md`, and VGGSNN on event frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumString, strum::Display)]
+#[strum(serialize_all = "kebab-case")]
+pub enum Workload {
+    /// C: `cifar_small`, T = 4, B = 32, 3x32x32 (warm-up 2, 10 rounds).
+    C,
+    /// R: ResNet-19, T = 4, B = 8, 3x32x32 (warm-up 1, 5 rounds).
+    R,
+    /// VGGSNN on CIFAR10-DVS-sized event frames `[10, 8, 2, 48, 48]` (warm-up 1, 3 rounds).
+    Vggsnn,
+}
+
+impl TrainBench {
+    /// The workload's model, shapes and protocol, with PyTorch's initialisation.
+    pub fn workload(workload: Workload) -> Self {
+        let (model, steps, batch_size, input, warmup, rounds) = match workload {
+            Workload::C => (ModelKind::CifarSmall, 4, 32, [3, 32, 32], 2, 10),
+            Workload::R => (ModelKind::ResNet19, 4, 8, [3, 32, 32], 1, 5),
+            Workload::Vggsnn => (ModelKind::VggSnn, 10, 8, [2, 48, 48], 1, 3),
+        };
+        Self {
+            model,
+            steps,
+            batch_size,
+            input,
+            classes: 10,
+            warmup,
+            rounds,
+            init_scale: InitScale::Unit,
+        }
+    }
 }
 
 /// The result of [`run`], as `dalif bench train` writes it (JSON).
@@ -56,6 +93,10 @@ pub struct TrainReport {
     pub samples_per_second: f64,
     /// The process's peak resident memory so far (Linux `VmHWM`), in bytes.
     pub peak_rss_bytes: Option<u64>,
+    /// Resident memory the forward pass and loss keep until the backward (Linux `VmRSS` after
+    /// them minus before, CPU backends), in bytes: the activations autodiff holds, the
+    /// equivalent of PyTorch's saved tensors.
+    pub forward_kept_bytes: Option<u64>,
     /// The peak of the device's memory pools (GPU backends), in bytes.
     pub device_peak_bytes: Option<u64>,
 }
@@ -116,7 +157,9 @@ pub fn run_data_parallel(
         return Err(TrainBenchError::NotAutodiff);
     }
     device.seed(1234);
-    let model: Network = ModelConfig::new(bench.model, c, bench.classes, [h, w]).init(device)?;
+    let mut config = ModelConfig::new(bench.model, c, bench.classes, [h, w]);
+    config.spec.init_scale = bench.init_scale;
+    let model: Network = config.init(device)?;
     // The same batch on every device: drawn on the CPU, then moved.
     let cpu = Device::flex();
     cpu.seed(1234);
@@ -134,11 +177,24 @@ pub fn run_data_parallel(
     let config = TrainConfig {
         batch_size: bench.batch_size,
         steps: bench.steps,
+        lr: 0.1,
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(config, &model)
         .map_err(|e| TrainBenchError::Config(e.to_string()))?
         .data_parallel(world);
+    // Host memory only: GPU backends report their pools instead.
+    let forward_kept_bytes = if device.memory_pool_report().is_none() {
+        let before = status_bytes("VmRSS");
+        let logits = model.forward(Activation::Maps(input.clone()));
+        let loss = classification_loss(logits, labels.clone(), Readout::MeanLogits, 0.0);
+        let after = status_bytes("VmRSS");
+        // The backward frees the graph (dropping the loss alone leaves it to burn's cleanup).
+        drop(loss.backward());
+        after.zip(before).map(|(a, b)| a.saturating_sub(b))
+    } else {
+        None
+    };
     let mut slot = Some(model);
     let waiter = Waiter::new(device);
     let mut step = || {
@@ -174,14 +230,22 @@ pub fn run_data_parallel(
         samples_per_second: bench.batch_size as f64 / (timings.median_ms / 1e3),
         timings,
         peak_rss_bytes: peak_rss_bytes(),
+        forward_kept_bytes,
         device_peak_bytes,
     })
 }
 
 /// The process's peak resident set size, from `/proc/self/status` (Linux only).
 pub fn peak_rss_bytes() -> Option<u64> {
+    status_bytes("VmHWM")
+}
+
+/// A memory field of `/proc/self/status` (Linux only), in bytes.
+fn status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
@@ -199,6 +263,7 @@ mod tests {
             classes: 4,
             warmup: 1,
             rounds: 2,
+            init_scale: InitScale::Unit,
         }
     }
 
@@ -209,6 +274,7 @@ mod tests {
         assert!(report.timings.median_ms > 0.0 && report.samples_per_second > 0.0);
         assert!(!report.checkpointing);
         assert!(report.peak_rss_bytes.unwrap() > 1 << 20);
+        assert!(report.forward_kept_bytes.is_some());
         let checkpointed = run(&tiny(), &Device::flex().autodiff().gradient_checkpointing());
         assert!(checkpointed.unwrap().checkpointing);
     }

@@ -1,6 +1,6 @@
 //! Convolution + batch norm on the merged `[T*B, ...]` batch, and the spiking conv block.
 
-use super::{Tracer, merge_time, split_time};
+use super::{Tracer, event_conv, merge_time, split_time};
 use crate::distributed::{SyncBatchNorm, batch_stats};
 use crate::names::{self, named};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
@@ -131,7 +131,7 @@ impl ConvBn {
     /// `[T, B, Cin, H, W] -> [T, B, Cout, H', W']`.
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
         let steps = x.dims()[0];
-        let z = self.conv.forward(merge_time(x));
+        let z = event_conv::conv2d(&self.conv, merge_time(x));
         let training = z.device().is_autodiff() && self.bn.training.is_enabled();
         split_time(
             if training {

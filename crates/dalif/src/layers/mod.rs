@@ -3,6 +3,7 @@
 //! and batch, tdBN-style); spiking neurons run over T.
 
 mod conv;
+pub mod event_conv;
 mod monitor;
 mod residual;
 mod trace;

@@ -351,7 +351,7 @@ impl<E: KernelFloat, S: SpikeShape<E>, const SOFT: bool, const SMOOTH: bool>
 /// The instruction sets the kernels are built for on x86-64; the best one the CPU has runs.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
-enum Isa {
+pub(crate) enum Isa {
     Avx512,
     Avx2,
     Baseline,
@@ -359,7 +359,7 @@ enum Isa {
 
 /// The best [`Isa`] of this CPU (the feature tests are cached by the standard library).
 #[cfg(target_arch = "x86_64")]
-fn isa() -> Isa {
+pub(crate) fn isa() -> Isa {
     use std::arch::is_x86_feature_detected as has;
     #[cfg(test)]
     match tests::FORCED_ISA.load(std::sync::atomic::Ordering::Relaxed) {

@@ -34,7 +34,7 @@
 //! one graph node whose backward calls `dalif_backward` (`autodiff.rs`).
 
 mod autodiff;
-mod cpu;
+pub(crate) mod cpu;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod cube;
 pub mod fallback;
