@@ -133,7 +133,7 @@ impl RunHooks for Progress {
         }
         let rate = m.firing_rate.iter().sum::<f64>() / m.firing_rate.len().max(1) as f64;
         println!(
-            "{}epoch {:>3}/{}  loss {:.4}  train {:.2}%  test loss {:.4}  test {:.2}%{}  lr {:.4}  firing {:.3}  {:.1}s",
+            "{}epoch {:>3}/{}  loss {:.4}  train {:.2}%  test loss {:.4}  test {:.2}%{}  lr {:.4}  firing {:.3}  {:.1}s{}",
             self.label,
             m.epoch + 1,
             self.epochs,
@@ -144,7 +144,13 @@ impl RunHooks for Progress {
             if is_best { "*" } else { " " },
             m.lr,
             rate,
-            m.seconds
+            m.seconds,
+            // The steps waited for data: the loader did not keep up.
+            if m.loader_wait_seconds >= 0.1 {
+                format!("  (waited {:.1}s for data)", m.loader_wait_seconds)
+            } else {
+                String::new()
+            }
         );
     }
 

@@ -16,12 +16,14 @@ fn metrics(run: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The metrics without the wall-clock time.
+/// The metrics without the wall-clock times.
 fn numbers(run: &Path) -> Vec<serde_json::Value> {
     metrics(run)
         .into_iter()
         .map(|mut m| {
-            m.as_object_mut().unwrap().remove("seconds");
+            let m_object = m.as_object_mut().unwrap();
+            m_object.remove("seconds");
+            m_object.remove("loader_wait_seconds");
             m
         })
         .collect()

@@ -43,7 +43,7 @@ pub use dataset::{DataError, Dataset, InMemoryDataset, Normalization, Sample};
 pub use event_frames::{EventFormat, EventFrames, EventNote, EventSource, FrameSpec};
 pub use events::Events;
 pub use frames::SplitBy;
-pub use loader::{Batch, BatchPlan, Shard, for_each_batch};
+pub use loader::{Batch, BatchPlan, LoaderWait, Shard, for_each_batch};
 pub use mixing::{Mixed, Mixing};
 pub use registry::{DatasetInfo, DatasetKind, EventLayout, Splits};
 pub use split::{shuffled_indices, stratified_split};

@@ -7,6 +7,7 @@ use crate::{Augmentation, DataError, Dataset};
 const VIEW_STREAM: u64 = 0x5649_4557;
 use rayon::prelude::*;
 use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
 
 /// Samples of one batch, concatenated, with their labels.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,15 +106,27 @@ fn prepare(
     Ok(batch)
 }
 
+/// How long [`for_each_batch`]'s consumer waited for its batches.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LoaderWait {
+    /// The wait for the first batch: the pipeline filling, which nothing can hide.
+    pub first: Duration,
+    /// The waits for every later batch: zero when reading hides behind the consumer's work.
+    pub later: Duration,
+    /// Batches served.
+    pub batches: usize,
+}
+
 /// Hands the batches of `plan` to `consume`, in order. A worker thread reads (and augments)
 /// the samples of each batch in parallel, up to `plan.ahead` batches before `consume`, so
-/// the training step does not wait on data. Stops at the first error of either side. With a
-/// [`Shard`], each batch is this process's part of the plan's batch.
+/// the training step does not wait on data; the returned [`LoaderWait`] says whether it did.
+/// Stops at the first error of either side. With a [`Shard`], each batch is this process's
+/// part of the plan's batch.
 pub fn for_each_batch<E: From<DataError>>(
     data: &dyn Dataset,
     plan: &BatchPlan<'_>,
     mut consume: impl FnMut(Batch) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<LoaderWait, E> {
     let size = plan.batch_size.max(1);
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel(plan.ahead.max(1));
@@ -126,10 +139,18 @@ pub fn for_each_batch<E: From<DataError>>(
                 }
             }
         });
-        for batch in rx {
+        let mut wait = LoaderWait::default();
+        loop {
+            let asked = Instant::now();
+            let Ok(batch) = rx.recv() else { break };
+            match wait.batches {
+                0 => wait.first = asked.elapsed(),
+                _ => wait.later += asked.elapsed(),
+            }
+            wait.batches += 1;
             consume(batch?)?;
         }
-        Ok(())
+        Ok(wait)
     })
 }
 
@@ -146,6 +167,49 @@ mod tests {
             (0..10).map(|i| i % 3).collect(),
         )
         .unwrap()
+    }
+
+    /// [`data`], each sample taking `delay` to read.
+    struct Slow(InMemoryDataset, Duration);
+
+    impl Dataset for Slow {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn sample_shape(&self) -> &[usize] {
+            self.0.sample_shape()
+        }
+        fn num_classes(&self) -> usize {
+            self.0.num_classes()
+        }
+        fn get(&self, index: usize) -> Result<crate::Sample, DataError> {
+            std::thread::sleep(self.1);
+            self.0.get(index)
+        }
+    }
+
+    #[test]
+    fn reports_the_waits_for_a_reader_slower_than_the_step() {
+        let plan = BatchPlan {
+            order: (0..10).collect(),
+            batch_size: 1,
+            ahead: 1,
+            ..BatchPlan::default()
+        };
+        let slow = Slow(data(), Duration::from_millis(20));
+        let wait = for_each_batch::<DataError>(&slow, &plan, |_| Ok(())).unwrap();
+        assert_eq!(wait.batches, 10);
+        // Nine later batches, each read while the (instant) step waited.
+        assert!(wait.later >= Duration::from_millis(9 * 15), "{wait:?}");
+        // A step slower than the reader never waits after the first batch... but a loaded
+        // machine may delay the reader thread, so the bound is loose.
+        let fast = Slow(data(), Duration::ZERO);
+        let wait = for_each_batch::<DataError>(&fast, &plan, |_| {
+            std::thread::sleep(Duration::from_millis(20));
+            Ok(())
+        })
+        .unwrap();
+        assert!(wait.later < Duration::from_millis(9 * 15), "{wait:?}");
     }
 
     #[test]

@@ -95,6 +95,7 @@ fn state_and_metrics_files_survive_mutation() {
         firing_rate: vec![0.1],
         init_firing_rate: None,
         seconds: 12.5,
+        loader_wait_seconds: 0.0,
         neuron: "LIF (tau 2, decay input), v_th 1, hard reset, surrogate atan:2".into(),
     };
     let root = tempdir("metrics");

@@ -31,6 +31,7 @@ fn epoch(epoch: usize, test_accuracy: f64) -> EpochMetrics {
         firing_rate: vec![0.1, 0.3],
         init_firing_rate: None,
         seconds: 1.5,
+        loader_wait_seconds: 0.0,
         neuron: String::new(),
     }
 }

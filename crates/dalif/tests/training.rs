@@ -232,7 +232,11 @@ impl RunHooks for StopAfter {
 fn without_time(metrics: Vec<EpochMetrics>) -> Vec<EpochMetrics> {
     metrics
         .into_iter()
-        .map(|m| EpochMetrics { seconds: 0.0, ..m })
+        .map(|m| EpochMetrics {
+            seconds: 0.0,
+            loader_wait_seconds: 0.0,
+            ..m
+        })
         .collect()
 }
 

@@ -714,6 +714,7 @@ mod tests {
             firing_rate: vec![0.1],
             init_firing_rate: None,
             seconds: 1.0,
+            loader_wait_seconds: 0.0,
             neuron: String::new(),
         }
     }

@@ -102,6 +102,11 @@ pub struct EpochMetrics {
     pub init_firing_rate: Option<Vec<f64>>,
     /// Wall-clock seconds of the epoch, evaluation included.
     pub seconds: f64,
+    /// Seconds the training steps waited for a batch after the epoch's first (the data
+    /// loader reads ahead on its own thread: zero when reading hides behind the steps; 0 in
+    /// runs written before dalif recorded it).
+    #[serde(default)]
+    pub loader_wait_seconds: f64,
     /// The neuron settings of the spiking layers, once for each distinct setting (empty in
     /// runs written before dalif recorded it).
     #[serde(default)]
@@ -528,7 +533,7 @@ impl Trainer {
             let mut slot = Some(model);
             let mut i = 0;
             let mut init_firing_rate = None;
-            for_each_batch(train, &plan, |mut batch| {
+            let wait = for_each_batch(train, &plan, |mut batch| {
                 let stop = observer.stop_requested();
                 let epochs_done = self.state.epochs_done;
                 let stopped = || TrainError::Stopped { epochs_done };
@@ -638,6 +643,7 @@ impl Trainer {
                 firing_rate: eval.firing_rate,
                 init_firing_rate,
                 seconds: start.elapsed().as_secs_f64(),
+                loader_wait_seconds: wait.later.as_secs_f64(),
                 neuron: settings.join(" | "),
             };
             let is_best = self
