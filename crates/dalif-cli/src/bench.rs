@@ -3,7 +3,7 @@
 use crate::config_args::{DeviceArgs, TrainDeviceArgs};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use dalif::bench::{neuron, train};
+use dalif::bench::{eval, neuron, train};
 use dalif::distributed::Collective;
 use dalif::layers::InitScale;
 use dalif::models::ModelKind;
@@ -17,10 +17,29 @@ pub enum Bench {
     /// One training step of a zoo model on a random batch: forward, loss, backward, update
     /// (workloads C and R; the paper's batch sizes on a GPU).
     Train(TrainArgs),
+    /// Inference of a zoo model on a random batch, batch norm folded (after `--warmup`
+    /// training steps that set its running statistics): samples per second.
+    Eval(EvalArgs),
 }
 
 #[derive(Args)]
 pub struct TrainArgs {
+    #[command(flatten)]
+    work: WorkloadArgs,
+    #[command(flatten)]
+    device: TrainDeviceArgs,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    work: WorkloadArgs,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(Args)]
+pub struct WorkloadArgs {
     /// The workload of `shared/peers/workloads.md`: c (cifar-small, T=4, B=32, 10 rounds),
     /// r (resnet19, T=4, B=8, 5 rounds) or vggsnn (event frames [10, 8, 2, 48, 48], 3 rounds);
     /// the options below change one part of it.
@@ -54,11 +73,29 @@ pub struct TrainArgs {
     /// Compute threads of the CPU kernels (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
-    /// Also write the report (all step times) as JSON to this file.
+    /// Also write the report (all timed calls) as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
-    #[command(flatten)]
-    device: TrainDeviceArgs,
+}
+
+impl WorkloadArgs {
+    /// The workload with the options' changes.
+    fn bench(&self) -> Result<train::TrainBench> {
+        let preset = train::TrainBench::workload(self.workload);
+        Ok(train::TrainBench {
+            model: self.model.unwrap_or(preset.model),
+            steps: self.steps.unwrap_or(preset.steps),
+            batch_size: self.batch_size.unwrap_or(preset.batch_size),
+            input: match &self.input {
+                Some(input) => parse_frame(input)?,
+                None => preset.input,
+            },
+            classes: self.classes.unwrap_or(preset.classes),
+            warmup: self.warmup.unwrap_or(preset.warmup),
+            rounds: self.rounds.unwrap_or(preset.rounds),
+            init_scale: self.init_scale.unwrap_or(preset.init_scale),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -94,6 +131,10 @@ pub fn run(bench: Bench, world: &Arc<dyn Collective>) -> Result<()> {
             bench_neuron(args)
         }
         Bench::Train(args) => bench_train(args, world),
+        Bench::Eval(args) => {
+            crate::world::single(world.as_ref(), "bench eval")?;
+            bench_eval(args)
+        }
     }
 }
 
@@ -127,22 +168,43 @@ fn parse_frame(s: &str) -> Result<[usize; 3]> {
     }
 }
 
+fn bench_eval(args: EvalArgs) -> Result<()> {
+    set_threads(args.work.threads)?;
+    let bench = args.work.bench()?;
+    let r = eval::run(&bench, &args.device.device()?.autodiff())?;
+    println!(
+        "Inference, batch norm folded, {} T={} B={} {:?} on {}, {} threads, {} timed passes \
+         after {} training steps; mean firing rate {:.3}",
+        r.model,
+        r.steps,
+        r.batch_size,
+        r.input,
+        args.device.device,
+        r.threads,
+        r.timings.times_ms.len(),
+        r.training_steps,
+        r.firing_rate
+    );
+    println!();
+    println!("| median ms | min ms | IQR ms | samples/s | peak RSS MB |");
+    println!("|---:|---:|---:|---:|---:|");
+    let t = &r.timings;
+    println!(
+        "| {:.1} | {:.1} | {:.1}-{:.1} | {:.1} | {} |",
+        t.median_ms,
+        t.min_ms,
+        t.q1_ms,
+        t.q3_ms,
+        r.samples_per_second,
+        r.peak_rss_bytes
+            .map_or("-".to_string(), |b| format!("{:.0}", b as f64 / 1e6))
+    );
+    write_json(args.work.json.as_deref(), &r)
+}
+
 fn bench_train(args: TrainArgs, world: &Arc<dyn Collective>) -> Result<()> {
-    set_threads(args.threads)?;
-    let preset = train::TrainBench::workload(args.workload);
-    let bench = train::TrainBench {
-        model: args.model.unwrap_or(preset.model),
-        steps: args.steps.unwrap_or(preset.steps),
-        batch_size: args.batch_size.unwrap_or(preset.batch_size),
-        input: match &args.input {
-            Some(input) => parse_frame(input)?,
-            None => preset.input,
-        },
-        classes: args.classes.unwrap_or(preset.classes),
-        warmup: args.warmup.unwrap_or(preset.warmup),
-        rounds: args.rounds.unwrap_or(preset.rounds),
-        init_scale: args.init_scale.unwrap_or(preset.init_scale),
-    };
+    set_threads(args.work.threads)?;
+    let bench = args.work.bench()?;
     let device = args.device.autodiff()?;
     let r = train::run_data_parallel(&bench, &device, Arc::clone(world))?;
     if !world.is_root() {
@@ -190,7 +252,7 @@ fn bench_train(args: TrainArgs, world: &Arc<dyn Collective>) -> Result<()> {
         mb(r.forward_kept_bytes),
         mb(r.device_peak_bytes)
     );
-    write_json(args.json.as_deref(), &r)
+    write_json(args.work.json.as_deref(), &r)
 }
 
 fn parse_shape(s: &str) -> Result<Vec<usize>> {

@@ -2,6 +2,7 @@
 //! before timing, warmed up, then timed once per round with the variant order rotated left by
 //! one each round; per variant: median, min, inter-quartile range.
 
+pub mod eval;
 pub mod neuron;
 pub mod train;
 

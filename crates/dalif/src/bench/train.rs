@@ -124,6 +124,72 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenc
     run_data_parallel(bench, device, Arc::new(Solo))
 }
 
+/// A workload's network on an autodiff device and its fixed random batch.
+pub(super) struct Setup {
+    pub(super) model: Network,
+    /// `[T, B, C, H, W]`: each sample drawn from N(0, 1) (the same on every device).
+    pub(super) input: Tensor<5>,
+    pub(super) labels: Tensor<1, Int>,
+}
+
+impl Setup {
+    pub(super) fn new(bench: &TrainBench, device: &Device) -> Result<Self, TrainBenchError> {
+        let [c, h, w] = bench.input;
+        if bench.steps == 0 || bench.batch_size == 0 || bench.rounds == 0 || bench.classes < 2 {
+            return Err(TrainBenchError::Config(format!(
+                "steps, batch size and rounds must be at least 1 and classes at least 2, got \
+                 {}, {}, {} and {}",
+                bench.steps, bench.batch_size, bench.rounds, bench.classes
+            )));
+        }
+        if c * h * w == 0 {
+            return Err(TrainBenchError::Config(format!(
+                "the input {:?} is empty",
+                bench.input
+            )));
+        }
+        if !device.is_autodiff() {
+            return Err(TrainBenchError::NotAutodiff);
+        }
+        device.seed(1234);
+        let mut config = ModelConfig::new(bench.model, c, bench.classes, [h, w]);
+        config.spec.init_scale = bench.init_scale;
+        let model: Network = config.init(device)?;
+        // The same batch on every device: drawn on the CPU, then moved.
+        let cpu = Device::flex();
+        cpu.seed(1234);
+        let shape = [bench.steps, bench.batch_size, c, h, w];
+        let input = Tensor::<5>::random(shape, Distribution::Normal(0.0, 1.0), &cpu);
+        let labels = Tensor::<1, Int>::random(
+            [bench.batch_size],
+            Distribution::Uniform(0.0, bench.classes as f64),
+            &cpu,
+        );
+        Ok(Self {
+            model,
+            input: input.to_device(device),
+            labels: labels.to_device(device),
+        })
+    }
+
+    /// The trainer of the benchmarked step: SGD-momentum, lr 0.1.
+    pub(super) fn trainer(
+        &self,
+        bench: &TrainBench,
+        world: Arc<dyn Collective>,
+    ) -> Result<Trainer, TrainBenchError> {
+        let config = TrainConfig {
+            batch_size: bench.batch_size,
+            steps: bench.steps,
+            lr: 0.1,
+            ..TrainConfig::default()
+        };
+        let trainer = Trainer::new(config, &self.model)
+            .map_err(|e| TrainBenchError::Config(e.to_string()))?;
+        Ok(trainer.data_parallel(world))
+    }
+}
+
 /// [`run`] on every rank of `world`: each rank steps on its part of the batch (the batch cut
 /// into `world.size()` equal parts) and the ranks sum their gradients, as data-parallel
 /// training does; every rank reports the time of the whole batch's step.
@@ -139,50 +205,16 @@ pub fn run_data_parallel(
             bench.batch_size
         )));
     }
-    let [c, h, w] = bench.input;
-    if bench.steps == 0 || bench.batch_size == 0 || bench.rounds == 0 || bench.classes < 2 {
-        return Err(TrainBenchError::Config(format!(
-            "steps, batch size and rounds must be at least 1 and classes at least 2, got {}, \
-             {}, {} and {}",
-            bench.steps, bench.batch_size, bench.rounds, bench.classes
-        )));
-    }
-    if c * h * w == 0 {
-        return Err(TrainBenchError::Config(format!(
-            "the input {:?} is empty",
-            bench.input
-        )));
-    }
-    if !device.is_autodiff() {
-        return Err(TrainBenchError::NotAutodiff);
-    }
-    device.seed(1234);
-    let mut config = ModelConfig::new(bench.model, c, bench.classes, [h, w]);
-    config.spec.init_scale = bench.init_scale;
-    let model: Network = config.init(device)?;
-    // The same batch on every device: drawn on the CPU, then moved.
-    let cpu = Device::flex();
-    cpu.seed(1234);
-    let shape = [bench.steps, bench.batch_size, c, h, w];
-    let input = Tensor::<5>::random(shape, Distribution::Normal(0.0, 1.0), &cpu).to_device(device);
-    let labels = Tensor::<1, Int>::random(
-        [bench.batch_size],
-        Distribution::Uniform(0.0, bench.classes as f64),
-        &cpu,
-    )
-    .to_device(device);
+    let setup = Setup::new(bench, device)?;
+    let mut trainer = setup.trainer(bench, Arc::clone(&world))?;
+    let Setup {
+        model,
+        input,
+        labels,
+    } = setup;
     let part = world.shard().range(bench.batch_size);
     let (input, labels) = (input.narrow(1, part.start, part.len()), labels.slice(part));
     let gradient_bytes = gradient_bytes(&model);
-    let config = TrainConfig {
-        batch_size: bench.batch_size,
-        steps: bench.steps,
-        lr: 0.1,
-        ..TrainConfig::default()
-    };
-    let mut trainer = Trainer::new(config, &model)
-        .map_err(|e| TrainBenchError::Config(e.to_string()))?
-        .data_parallel(world);
     // Host memory only: GPU backends report their pools instead.
     let forward_kept_bytes = if device.memory_pool_report().is_none() {
         let before = status_bytes("VmRSS");

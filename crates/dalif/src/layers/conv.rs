@@ -128,19 +128,36 @@ impl ConvBnConfig {
 }
 
 impl ConvBn {
-    /// `[T, B, Cin, H, W] -> [T, B, Cout, H', W']`.
+    /// `[T, B, Cin, H, W] -> [T, B, Cout, H', W']`. In inference the batch norm is folded
+    /// into the convolution: one convolution with weights `W gamma / sqrt(var + eps)` and bias
+    /// `beta - mean gamma / sqrt(var + eps)` (running statistics).
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
         let steps = x.dims()[0];
-        let z = event_conv::conv2d(&self.conv, merge_time(x));
-        let training = z.device().is_autodiff() && self.bn.training.is_enabled();
-        split_time(
-            if training {
-                self.batch_norm_train(z)
-            } else {
-                self.bn.forward(z)
-            },
-            steps,
-        )
+        let x = merge_time(x);
+        let training = x.device().is_autodiff() && self.bn.training.is_enabled();
+        let y = if training {
+            self.batch_norm_train(event_conv::conv2d(&self.conv, x))
+        } else {
+            let (weight, bias) = self.folded();
+            match event_conv::conv2d_folded(&self.conv, weight, bias, x.clone()) {
+                Some(y) => y,
+                None => self.bn.forward(event_conv::conv2d(&self.conv, x)),
+            }
+        };
+        split_time(y, steps)
+    }
+
+    /// The convolution's weights and bias with the batch norm (running statistics) folded in.
+    fn folded(&self) -> (Tensor<4>, Tensor<1>) {
+        let bn = &self.bn;
+        let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt();
+        let bias = bn.beta.val() - bn.running_mean.value() * scale.clone();
+        let bias = match &self.conv.bias {
+            Some(b) => bias + b.val() * scale.clone(),
+            None => bias,
+        };
+        let c = scale.dims()[0];
+        (self.conv.weight.val() * scale.reshape([c, 1, 1, 1]), bias)
     }
 
     /// Batch norm on batch statistics, updating the running averages as the type's docs say.

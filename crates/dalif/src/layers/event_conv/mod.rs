@@ -78,22 +78,44 @@ impl EventConvBackend for burn::backend::Flex {
 /// autodiff), burn's convolution on every other device and for convolutions with a bias or
 /// padding other than explicit.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let on_cpu = x.device().inner() == burn::tensor::Device::flex();
-    let PaddingConfig2d::Explicit(top, left, bottom, right) = conv.padding else {
-        return conv.forward(x);
-    };
-    if !on_cpu || conv.bias.is_some() {
-        return conv.forward(x);
+    match options(conv) {
+        Some(options) if conv.bias.is_none() => convolve(x, conv.weight.val(), options),
+        _ => conv.forward(x),
     }
-    let options = ConvOptions::new_with_padding(
+}
+
+/// `conv`'s convolution (stride, padding) with `weight` in place of its weights and bias,
+/// as batch norm folded into it gives them; `None` when its padding is not explicit.
+pub fn conv2d_folded(
+    conv: &Conv2d,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    x: Tensor<4>,
+) -> Option<Tensor<4>> {
+    let options = options(conv)?;
+    let c = bias.dims()[0];
+    Some(convolve(x, weight, options) + bias.reshape([1, c, 1, 1]))
+}
+
+fn options(conv: &Conv2d) -> Option<ConvOptions<2>> {
+    let PaddingConfig2d::Explicit(top, left, bottom, right) = conv.padding else {
+        return None;
+    };
+    Some(ConvOptions::new_with_padding(
         conv.stride,
         [(top, bottom), (left, right)],
         conv.dilation,
         conv.groups,
-    );
+    ))
+}
+
+fn convolve(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
+    if x.device().inner() != burn::tensor::Device::flex() {
+        return burn::tensor::module::conv2d(x, weight, None, options);
+    }
     Tensor::from_dispatch(<burn::backend::Dispatch as EventConvBackend>::event_conv2d(
         x.into_dispatch(),
-        conv.weight.val().into_dispatch(),
+        weight.into_dispatch(),
         options,
     ))
 }

@@ -134,3 +134,21 @@ fn results_are_bit_identical_at_any_thread_count() {
     assert_eq!(one, run(2));
     assert_eq!(one, run(5));
 }
+
+#[test]
+fn inference_folds_batch_norm_into_the_convolution() {
+    use crate::layers::{ConvBnConfig, merge_time, split_time};
+    use burn::module::{Param, RunningState};
+    let device = Device::flex();
+    device.seed(5);
+    let mut layer = ConvBnConfig::new(4, 6, 3, 1).with_gain(1.5).init(&device);
+    let uniform = |lo, hi| Tensor::<1>::random([6], Distribution::Uniform(lo, hi), &device);
+    layer.bn.running_mean = RunningState::new(uniform(-1.0, 1.0));
+    layer.bn.running_var = RunningState::new(uniform(0.5, 2.0));
+    layer.bn.beta = Param::from_tensor(uniform(-0.5, 0.5));
+    let x = split_time(sparse_input([6, 4, 8, 8], 0.2, &[1.0], &device), 2);
+    let folded = values(merge_time(layer.forward(x.clone())));
+    let reference = values(layer.bn.forward(layer.conv.forward(merge_time(x))));
+    let d = distance(&folded, &reference);
+    assert!(d < 1e-5, "folded batch norm differs by {d}");
+}
