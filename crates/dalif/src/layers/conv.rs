@@ -1,13 +1,13 @@
 //! Convolution + batch norm on the merged `[T*B, ...]` batch, and the spiking conv block.
 
-use super::{Tracer, event_conv, merge_time, split_time};
+use super::{Tracer, batch_norm, event_conv, merge_time, split_time};
 use crate::distributed::{SyncBatchNorm, batch_stats};
 use crate::names::{self, named};
 use crate::neuron::{DaLif, DaLifConfig, NeuronError};
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
-use burn::tensor::module::{BatchNormTrainOutput, batch_norm_train};
+use burn::tensor::module::BatchNormTrainOutput;
 use burn::tensor::{Device, Tensor};
 use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
@@ -177,7 +177,7 @@ impl ConvBn {
                 variance,
             }
         } else {
-            batch_norm_train(z, bn.gamma.val(), bn.beta.val(), bn.epsilon)
+            batch_norm::batch_norm_train(z, bn.gamma.val(), bn.beta.val(), bn.epsilon)
         };
         let device = result.mean.device();
         let k = self.batches_tracked.value_sync().to_device(&device);

@@ -2,6 +2,7 @@
 //! layers run on the merged `[T*B, ...]` batch (so batch-norm statistics are shared over time
 //! and batch, tdBN-style); spiking neurons run over T.
 
+pub mod batch_norm;
 mod conv;
 pub mod event_conv;
 mod monitor;
