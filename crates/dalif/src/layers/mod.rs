@@ -5,6 +5,8 @@
 pub mod batch_norm;
 mod conv;
 pub mod event_conv;
+#[cfg(test)]
+mod kernel_tests;
 mod monitor;
 mod residual;
 mod trace;

@@ -3,29 +3,18 @@
 //! on the thread count) and one pass that writes the result (planes in parallel).
 
 use super::{BatchNormForward, BatchNormGrads};
+use crate::neuron::op::cpu::{contiguous, tensor};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ModuleOps;
 use burn::backend::{DType, Flex, TensorMetadata};
-use burn::tensor::{Shape, TensorData};
+use burn::tensor::Shape;
 use rayon::prelude::*;
-use std::borrow::Cow;
-
-fn contiguous(t: &FlexTensor) -> Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(t.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
-    }
-}
 
 fn small(t: FlexTensor) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
         .expect("converted to f32")
-}
-
-fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, shape))
 }
 
 /// `[N, C, ...]` as (samples, channels, values per sample and channel), when all are f32.
@@ -78,7 +67,7 @@ pub(super) fn forward(
         let out = Flex::batch_norm_train(x, gamma, beta, epsilon);
         return (out.output, out.mean, out.variance);
     };
-    let xs = contiguous(&x);
+    let xs = contiguous::<f32>(&x);
     let count = (n * inner).max(1) as f64;
     let plane = |start: usize| &xs[start..start + inner];
     let mean: Vec<f64> = per_channel(at, |start, _| lanes(plane(start), |_, v| v as f64))
@@ -126,7 +115,7 @@ pub(super) fn backward(
         let out = Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
         return (out.x_grad, out.gamma_grad, out.beta_grad);
     };
-    let (xs, gs) = (contiguous(&x), contiguous(&grad));
+    let (xs, gs) = (contiguous::<f32>(&x), contiguous::<f32>(&grad));
     let (gamma, mean, variance) = (small(gamma), small(mean), small(variance));
     let inv_std: Vec<f64> = variance
         .iter()

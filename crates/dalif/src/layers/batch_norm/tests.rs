@@ -2,21 +2,8 @@
 //! bit-identical results at any thread count.
 
 use super::*;
+use crate::layers::kernel_tests::{distance, values};
 use burn::tensor::{Device, Distribution};
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
-}
-
-/// Largest |a - b| over max(1, largest |b|): NaN counts as infinitely far.
-fn distance(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
-    a.iter().zip(b).fold(0f32, |d, (x, y)| {
-        let e = (x - y).abs() / scale;
-        if e.is_nan() { f32::INFINITY } else { d.max(e) }
-    })
-}
 
 #[test]
 fn matches_burns_batch_norm_and_its_gradients() {

@@ -16,18 +16,19 @@
 
 #[cfg(target_arch = "x86_64")]
 use crate::neuron::op::cpu::{Isa, isa};
+use crate::neuron::op::cpu::{contiguous, tensor};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ModuleOps;
 use burn::backend::{DType, Flex, TensorMetadata};
+use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Shape, TensorData};
 use rayon::prelude::*;
-use std::borrow::Cow;
 
 /// The largest fraction of active (non-zero) inputs the event-driven kernels take; denser
-/// inputs go to burn's dense convolution. An active input costs `taps * Cout` additions out
-/// of L1/L2, about four times a dense multiply-add in a GEMM (measured on layer shapes of the
-/// zoo, BENCHMARKS.md), so the kernels pay off below about a quarter.
+/// inputs go to burn's dense convolution (GEMM). An active input costs `taps * Cout`
+/// multiply-adds on weight rows scattered in memory, slower per operation than a GEMM's: on the
+/// benchmark workloads a limit of 0.25 was faster than 0.5 on cifar_small and ResNet-19 and
+/// equal on VGGSNN (BENCHMARKS.md, section T).
 pub const SPARSE_UP_TO: f64 = 0.25;
 
 /// The geometry of one convolution the kernels run.
@@ -98,13 +99,6 @@ impl Geometry {
     }
 }
 
-fn contiguous(t: &FlexTensor) -> Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(t.to_contiguous().as_slice::<f32>().unwrap().to_vec()),
-    }
-}
-
 /// Whether at most [`SPARSE_UP_TO`] of `x` is active.
 fn sparse(x: &[f32]) -> bool {
     let active: usize = x
@@ -118,15 +112,12 @@ pub(super) fn forward(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>
     let Some(geo) = Geometry::of(&x, &weight, &options) else {
         return Flex::conv2d(x, weight, None, options);
     };
-    let xs = contiguous(&x);
+    let xs = contiguous::<f32>(&x);
     if !sparse(&xs) {
         return Flex::conv2d(x, weight, None, options);
     }
-    let out = forward_sparse(&xs, &contiguous(&weight), &geo);
-    FlexTensor::from_data(TensorData::new(
-        out,
-        Shape::new([geo.n, geo.cout, geo.ho, geo.wo]),
-    ))
+    let out = forward_sparse(&xs, &contiguous::<f32>(&weight), &geo);
+    tensor(out, Shape::new([geo.n, geo.cout, geo.ho, geo.wo]))
 }
 
 pub(super) fn weight_backward(
@@ -139,12 +130,12 @@ pub(super) fn weight_backward(
     let Some(geo) = geo else {
         return Flex::conv2d_weight_backward(x, weight, grad, options);
     };
-    let xs = contiguous(&x);
+    let xs = contiguous::<f32>(&x);
     if !sparse(&xs) {
         return Flex::conv2d_weight_backward(x, weight, grad, options);
     }
-    let gw = weight_grad_sparse(&xs, &contiguous(&grad), &geo);
-    FlexTensor::from_data(TensorData::new(gw, weight.shape()))
+    let gw = weight_grad_sparse(&xs, &contiguous::<f32>(&grad), &geo);
+    tensor(gw, weight.shape())
 }
 
 /// `acc += v * row`, the one inner loop of both kernels.

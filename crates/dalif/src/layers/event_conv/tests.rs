@@ -3,6 +3,7 @@
 //! non-binary values (average-pooled spikes), and bit-identical results at any thread count.
 
 use super::*;
+use crate::layers::kernel_tests::{distance, values};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::nn::PaddingConfig2d;
@@ -34,20 +35,6 @@ fn conv(cin: usize, cout: usize, k: usize, stride: usize, device: &Device) -> Co
         .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
         .with_bias(false)
         .init(device)
-}
-
-fn values(t: Tensor<4>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
-}
-
-/// Largest |a - b| over max(1, largest |b|): NaN counts as infinitely far.
-fn distance(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
-    a.iter().zip(b).fold(0f32, |d, (x, y)| {
-        let e = (x - y).abs() / scale;
-        if e.is_nan() { f32::INFINITY } else { d.max(e) }
-    })
 }
 
 /// Output, dL/dx and dL/dW of `sum(conv(x) * g)`, by the event-driven op and by burn's.

@@ -94,7 +94,7 @@ impl Channels {
     }
 }
 
-fn contiguous<E: KernelFloat>(t: &FlexTensor) -> Cow<'_, [E]> {
+pub(crate) fn contiguous<E: KernelFloat>(t: &FlexTensor) -> Cow<'_, [E]> {
     match t.as_slice::<E>() {
         Some(s) => Cow::Borrowed(s),
         None => Cow::Owned(t.to_contiguous().as_slice::<E>().unwrap().to_vec()),
@@ -112,7 +112,7 @@ fn decays<E: KernelFloat>(t: &FlexTensor) -> Vec<E> {
         .collect()
 }
 
-fn tensor<E: KernelFloat>(data: Vec<E>, shape: Shape) -> FlexTensor {
+pub(crate) fn tensor<E: KernelFloat>(data: Vec<E>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, shape))
 }
 
