@@ -9,7 +9,8 @@ batch, in the evaluation, in the checkpoint write) a few times and resuming it w
   the run had reported done (the run reports an epoch after saving it), and the resume
   continues from it;
 - every finished run equals the reference bit for bit: its metrics without the wall-clock
-  seconds, and the last and best checkpoints (model.bpk, optimizer.bpk, state.json);
+  times (seconds, loader_wait_seconds), and the last and best checkpoints (model.bpk,
+  optimizer.bpk, state.json);
 - nothing is left behind: no temporary files, no checkpoint folder the pointers do not name.
 
 The phase a kill hit is read from the run's terminal progress bar (the binary runs on a
@@ -121,6 +122,7 @@ def numbers(run):
         rows = [json.loads(line) for line in f]
     for r in rows:
         r.pop("seconds")
+        r.pop("loader_wait_seconds", None)
     return rows
 
 
@@ -331,7 +333,7 @@ def main():
     print(f"kills: {kills} over {runs} runs, {resumes} resumes; {takeovers} resumes reported taking over a killed run's lock")
     print("kills per phase: " + ", ".join(f"{p} {n}" for p, n in sorted(phases.items())))
     print(f"most work lost by one kill: {max_lost:.2f} epoch (never a saved epoch)")
-    print(f"every finished run equal to the reference (metrics without seconds, last and best checkpoints bit for bit): {'yes' if not failures else 'NO'}")
+    print(f"every finished run equal to the reference (metrics without wall-clock times, last and best checkpoints bit for bit): {'yes' if not failures else 'NO'}")
     print(f"time: {elapsed:.0f} s")
     if failures:
         print(f"\n{len(failures)} failures:")

@@ -10,8 +10,8 @@ use std::path::Path;
 fn main() {
     let device = Device::flex();
     let data = dalif_data::digits::load().expect("the embedded digits");
-    let network =
-        build_network(&RunConfig::default(), &data, &device).expect("the default network");
+    let network = build_network(&RunConfig::default(), &dalif::run::zoo, &data, &device)
+        .expect("the default network");
     // Cloned for every input, so a panic mid-load cannot leave it half-loaded.
     let network = std::panic::AssertUnwindSafe(network);
     let path = Path::new("fuzz.safetensors");

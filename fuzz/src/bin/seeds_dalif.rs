@@ -55,6 +55,7 @@ fn main() {
             firing_rate: vec![0.1, 0.2],
             init_firing_rate: (epoch == 0).then(|| vec![0.05, 0.07]),
             seconds: 12.5,
+            loader_wait_seconds: 0.0,
             neuron: String::new(),
         };
         lines += &serde_json::to_string(&m).unwrap();
@@ -63,7 +64,7 @@ fn main() {
     put(&dir, "metrics_jsonl", "metrics.jsonl", lines.as_bytes());
     let device = Device::flex();
     let data = dalif_data::digits::load().unwrap();
-    let network = build_network(&config, &data, &device).unwrap();
+    let network = build_network(&config, &dalif::run::zoo, &data, &device).unwrap();
     let tmp = std::env::temp_dir().join(format!(
         "dalif-fuzz-seeds-{}.safetensors",
         std::process::id()
