@@ -27,8 +27,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_purge_delay` of mimalloc.h (v2 and v3), which libmimalloc-sys does not name.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Tells mimalloc never to give freed memory back to the OS. By default it does so 10 ms after
-/// a free, and a training step frees and allocates the same large activations every step: the
+/// Tells mimalloc never to give freed memory back to the OS. By default it does so after a
+/// delay (10 ms in mimalloc v2, 1 s in v3, the one built), and a training step frees and
+/// allocates the same large activations every step: the
 /// kernel then zeroes their pages again on first touch (`clear_page_erms`, 7% of a cifar_small
 /// step's CPU time under `perf`). Kept, the step was 12-18% faster and the peak RSS 10% higher
 /// (BENCHMARKS.md); the process's RSS stays at its peak.

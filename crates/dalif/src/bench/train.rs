@@ -93,9 +93,12 @@ pub struct TrainReport {
     pub samples_per_second: f64,
     /// The process's peak resident memory so far (Linux `VmHWM`), in bytes.
     pub peak_rss_bytes: Option<u64>,
-    /// Resident memory the forward pass and loss keep until the backward (Linux `VmRSS` after
-    /// them minus before, CPU backends), in bytes: the activations autodiff holds, the
-    /// equivalent of PyTorch's saved tensors.
+    /// Growth of resident memory over one forward pass and loss (Linux `VmRSS` after them minus
+    /// before, CPU backends), in bytes: the activations autodiff keeps for the backward (the
+    /// equivalent of PyTorch's saved tensors), plus the forward's temporaries when the
+    /// allocator keeps freed memory (the `dalif` binary's does): an upper bound of the kept
+    /// bytes. That forward, in training mode, also updates the batch norms' running averages
+    /// before the timed steps.
     pub forward_kept_bytes: Option<u64>,
     /// The peak of the device's memory pools (GPU backends), in bytes.
     pub device_peak_bytes: Option<u64>,

@@ -150,8 +150,11 @@ impl ConvBn {
     /// The convolution's weights and bias with the batch norm (running statistics) folded in.
     fn folded(&self) -> (Tensor<4>, Tensor<1>) {
         let bn = &self.bn;
-        let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt();
-        let bias = bn.beta.val() - bn.running_mean.value() * scale.clone();
+        let device = bn.gamma.device();
+        let (mean, var) = (bn.running_mean.value(), bn.running_var.value());
+        let (mean, var) = (mean.to_device(&device), var.to_device(&device));
+        let scale = bn.gamma.val() / var.add_scalar(bn.epsilon).sqrt();
+        let bias = bn.beta.val() - mean * scale.clone();
         let bias = match &self.conv.bias {
             Some(b) => bias + b.val() * scale.clone(),
             None => bias,

@@ -49,7 +49,7 @@ struct Geometry {
 
 impl Geometry {
     /// The geometry, when the kernels cover the convolution: f32, no groups or dilation,
-    /// the same padding before and after.
+    /// the same padding before and after, no empty dimension.
     fn of(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Option<Self> {
         let plain = options.groups == 1
             && options.dilation == [1, 1]
@@ -66,7 +66,8 @@ impl Geometry {
         };
         let ho = extent(h, kh, padding[0], stride[0])?;
         let wo = extent(w, kw, padding[1], stride[1])?;
-        (wcin == cin && stride.iter().all(|&s| s > 0)).then_some(Self {
+        let empty = n * cin * h * w * cout == 0;
+        (wcin == cin && !empty && stride.iter().all(|&s| s > 0)).then_some(Self {
             n,
             cin,
             h,

@@ -12,8 +12,9 @@
 //! ```
 //!
 //! with `yi = yo * stride + ky - padding` (the same on the width). An input is active when it
-//! is not zero, so both sums skip nothing that contributes: the results are the dense
-//! convolution's up to the order of the additions.
+//! is not zero, so both sums skip nothing that contributes: with finite weights and gradients
+//! the results are the dense convolution's up to the order of the additions (a NaN weight
+//! reaches only the outputs of active inputs, where the dense `0 * NaN` spreads it everywhere).
 //!
 //! Implementations: on the `Flex` CPU backend, event-driven kernels for the forward and the
 //! weight gradient when at most [`cpu::SPARSE_UP_TO`] of the input is active (`cpu.rs`), burn's

@@ -139,3 +139,11 @@ fn inference_folds_batch_norm_into_the_convolution() {
     let d = distance(&folded, &reference);
     assert!(d < 1e-5, "folded batch norm differs by {d}");
 }
+
+#[test]
+fn an_empty_batch_gives_an_empty_output() {
+    let device = Device::flex();
+    let layer = conv(3, 4, 3, 1, &device);
+    let y = conv2d(&layer, Tensor::<4>::zeros([0, 3, 8, 8], &device));
+    assert_eq!(y.dims(), [0, 4, 8, 8]);
+}
