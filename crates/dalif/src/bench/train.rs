@@ -130,7 +130,8 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<TrainReport, TrainBenc
 /// A workload's network on an autodiff device and its fixed random batch.
 pub(super) struct Setup {
     pub(super) model: Network,
-    /// `[T, B, C, H, W]`: each sample drawn from N(0, 1) (the same on every device).
+    /// `[T, B, C, H, W]`: each sample drawn from N(0, 1) and repeated over T (the same on every
+    /// device).
     pub(super) input: Tensor<5>,
     pub(super) labels: Tensor<1, Int>,
 }
@@ -158,11 +159,13 @@ impl Setup {
         let mut config = ModelConfig::new(bench.model, c, bench.classes, [h, w]);
         config.spec.init_scale = bench.init_scale;
         let model: Network = config.init(device)?;
-        // The same batch on every device: drawn on the CPU, then moved.
+        // The same batch on every device: drawn on the CPU, then moved. One image per sample,
+        // repeated over the T steps (the workloads' direct encoding).
         let cpu = Device::flex();
         cpu.seed(1234);
-        let shape = [bench.steps, bench.batch_size, c, h, w];
-        let input = Tensor::<5>::random(shape, Distribution::Normal(0.0, 1.0), &cpu);
+        let shape = [1, bench.batch_size, c, h, w];
+        let input = Tensor::<5>::random(shape, Distribution::Normal(0.0, 1.0), &cpu)
+            .repeat_dim(0, bench.steps);
         let labels = Tensor::<1, Int>::random(
             [bench.batch_size],
             Distribution::Uniform(0.0, bench.classes as f64),
