@@ -92,21 +92,11 @@ pub fn run(bench: &TrainBench, device: &Device) -> Result<EvalReport, TrainBench
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::InitScale;
-    use crate::models::ModelKind;
+    use crate::bench::train::tests::tiny;
 
     #[test]
     fn times_inference_after_training_steps() {
-        let bench = TrainBench {
-            model: ModelKind::CifarSmall,
-            steps: 2,
-            batch_size: 2,
-            input: [3, 8, 8],
-            classes: 4,
-            warmup: 1,
-            rounds: 2,
-            init_scale: InitScale::Unit,
-        };
+        let bench = tiny();
         let report = run(&bench, &Device::flex().autodiff()).unwrap();
         assert_eq!(report.timings.times_ms.len(), 2);
         assert!(report.samples_per_second > 0.0);

@@ -289,10 +289,11 @@ fn status_bytes(field: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn tiny() -> TrainBench {
+    /// A workload small enough for tests.
+    pub(in crate::bench) fn tiny() -> TrainBench {
         TrainBench {
             model: ModelKind::CifarSmall,
             steps: 2,

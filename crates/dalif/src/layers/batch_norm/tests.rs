@@ -2,7 +2,7 @@
 //! bit-identical results at any thread count.
 
 use super::*;
-use crate::layers::kernel_tests::{distance, values};
+use crate::layers::kernel_tests::{bits, distance, on_threads, values};
 use burn::tensor::{Device, Distribution};
 
 #[test]
@@ -51,18 +51,13 @@ fn results_are_bit_identical_at_any_thread_count() {
         Tensor::<1>::zeros([3], &device),
     );
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let x = x.clone().require_grad();
             let out = batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
             let grads = (out.output.clone() * out.output.clone()).sum().backward();
-            let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             (
-                bits(values(out.output.inner())),
-                bits(values(x.grad(&grads).unwrap())),
+                bits(&values(out.output.inner())),
+                bits(&values(x.grad(&grads).unwrap())),
             )
         })
     };

@@ -3,7 +3,7 @@
 //! non-binary values (average-pooled spikes), and bit-identical results at any thread count.
 
 use super::*;
-use crate::layers::kernel_tests::{distance, values};
+use crate::layers::kernel_tests::{bits, distance, on_threads, values};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::nn::PaddingConfig2d;
@@ -97,11 +97,7 @@ fn results_are_bit_identical_at_any_thread_count() {
     let g = Tensor::<4>::random([8, 24, 12, 12], Distribution::Normal(0.0, 1.0), &device);
     let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let (x, w, g) = (
                 primitive(x.clone()),
                 primitive(w.clone()),
@@ -109,11 +105,8 @@ fn results_are_bit_identical_at_any_thread_count() {
             );
             let y = Flex::event_conv2d(x.clone(), w.clone(), options.clone());
             let gw = Flex::event_conv2d_weight_backward(x, w, g, options.clone());
-            let bits = |t: FlexTensor| -> Vec<u32> {
-                let data = t.into_data().try_to_vec::<f32>().unwrap();
-                data.iter().map(|v| v.to_bits()).collect()
-            };
-            (bits(y), bits(gw))
+            let values = |t: FlexTensor| t.into_data().try_to_vec::<f32>().unwrap();
+            (bits(&values(y)), bits(&values(gw)))
         })
     };
     let one = run(1);
